@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from django.conf import settings
+from django.db import models
+from django.db.models.functions import Lower
+
+
+class ListenSource(models.TextChoices):
+    LASTFM = "lastfm", "Last.fm"
+    LISTENBRAINZ = "listenbrainz", "ListenBrainz"
+
+
+class ExternalAccount(models.Model):
+    """A user's name on one listen source, with where ingest got to and how it went."""
+
+    class Status(models.TextChoices):
+        NEW = "new", "New (never ingested)"
+        OK = "ok", "OK"
+        RETRYING = "retrying", "Transient failure (will retry)"
+        ERROR = "error", "Error (needs attention)"
+        DISABLED = "disabled", "Disabled"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="external_accounts"
+    )
+    source = models.CharField(max_length=20, choices=ListenSource.choices)
+    external_username = models.CharField(max_length=255)
+    # UTC unix seconds: every listen at or before this instant is stored.
+    last_ingested_ts = models.BigIntegerField(null=True, blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.NEW)
+    last_error = models.TextField(blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
+    last_ingest_started_at = models.DateTimeField(null=True, blank=True)
+    last_ingest_finished_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["user_id", "source", "external_username"]
+        constraints = [
+            # Last.fm and ListenBrainz names are case-insensitive.
+            models.UniqueConstraint(
+                "user",
+                "source",
+                Lower("external_username"),
+                name="external_account_unique_per_user_source_name",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(source__in=ListenSource.values),
+                name="external_account_known_source",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.external_username} on {self.get_source_display()} ({self.user})"
+
+    @property
+    def enabled(self) -> bool:
+        return self.status != self.Status.DISABLED
+
+    @property
+    def cursor(self) -> datetime | None:
+        if self.last_ingested_ts is None:
+            return None
+        return datetime.fromtimestamp(self.last_ingested_ts, tz=UTC)

@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture
+def alice(django_user_model):
+    return django_user_model.objects.create_user("alice", password="alice-password-1")
+
+
+@pytest.fixture
+def bob(django_user_model):
+    return django_user_model.objects.create_user("bob", password="bob-password-1")
+
+
+@pytest.fixture
+def external_settings(settings):
+    """All external-service variables set to test values, pointing at fake hosts."""
+    settings.SIDETRACK_MUSICBRAINZ_APP_NAME = "SidetrackTests/0.1 ( tests@example.org )"
+    settings.MUSICBRAINZ_BASE_URL = "https://mb.test/ws/2/"
+    settings.MUSICBRAINZ_RATE_LIMIT = 0  # no sleeping in unit tests
+    settings.LASTFM_API_KEY = "lfm-test-key-0123456789abcdef"
+    settings.LASTFM_API_SECRET = "lfm-test-secret-fedcba9876543210"
+    settings.LASTFM_BASE_URL = "https://lastfm.test/2.0/"
+    settings.LISTENBRAINZ_USER_AGENT = "SidetrackTests/0.1 ( tests@example.org )"
+    settings.LISTENBRAINZ_BASE_URL = "https://lb.test/1/"
+    settings.HTTP_MAX_RETRIES = 0
+    settings.HTTP_BACKOFF_FACTOR = 0
+    return settings

@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+import json
+
+from django.contrib import admin
+from django.utils.html import format_html
+
+from listens.models import IngestRun, ListenEvent
+
+
+@admin.register(ListenEvent)
+class ListenEventAdmin(admin.ModelAdmin):
+    list_display = (
+        "listened_at",
+        "user",
+        "source",
+        "artist_name",
+        "track_name",
+        "album_name",
+        "recording",
+        "is_resolved",
+    )
+    list_filter = ("source", "recording__status", ("duplicate_of", admin.EmptyFieldListFilter))
+    search_fields = ("track_name", "artist_name", "album_name", "user__username", "=recording__mbid")
+    date_hierarchy = "listened_at"
+    list_select_related = ("user", "recording")
+    raw_id_fields = ("recording", "duplicate_of")
+    readonly_fields = [f.name for f in ListenEvent._meta.fields if f.name != "raw_payload"] + [
+        "raw_payload_pretty"
+    ]
+    exclude = ("raw_payload",)
+
+    @admin.display(boolean=True, description="resolved")
+    def is_resolved(self, obj: ListenEvent) -> bool:
+        return obj.recording.mbid is not None
+
+    @admin.display(description="raw payload")
+    def raw_payload_pretty(self, obj: ListenEvent) -> str:
+        # format_html escapes the payload: it is text from third parties.
+        return format_html("<pre>{}</pre>", json.dumps(obj.raw_payload, indent=2, ensure_ascii=False))
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(IngestRun)
+class IngestRunAdmin(admin.ModelAdmin):
+    list_display = (
+        "started_at",
+        "account",
+        "status",
+        "pages",
+        "listens_new",
+        "listens_known",
+        "unresolved",
+        "errors",
+        "finished_at",
+    )
+    list_filter = ("status", "account__source")
+    search_fields = ("account__external_username", "account__user__username", "error_message")
+    list_select_related = ("account__user",)
+    readonly_fields = [f.name for f in IngestRun._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False

@@ -1,0 +1,429 @@
+"""ListenBrainz API client: HTTP and parsing only.
+
+Reads a user's listens and playing-now item and queries the MBID mapper
+(``POST metadata/lookup/``). https://listenbrainz.readthedocs.io/en/latest/users/api/
+
+Malformed listens never raise: a listen is kept as long as it has a usable
+integer ``listened_at`` (missing names become ``""``); anything else lands in
+``ListensPage.malformed`` so ingest can log it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import quote
+
+import requests
+
+from sidetrack.http import RateLimiter, RetryPolicy, ServiceHttp, UnavailableError
+
+SERVICE = "listenbrainz"
+# listenbrainz/webserver/views/api_tools.py MAX_ITEMS_PER_GET (raised from 100 to 1000
+# by listenbrainz-server PR #2572).
+MAX_ITEMS_PER_GET = 1000
+# listenbrainz/webserver/views/metadata_api.py: a bulk lookup holds at most 50
+# recordings, and each one's artist + recording + release names at most 250
+# characters *in total*; one bad item gets the whole batch refused with a 400.
+MAX_LOOKUPS_PER_POST = 50
+MAX_MAPPING_QUERY_LENGTH = 250
+
+
+class MalformedListenError(ValueError):
+    """A listen without a usable ``listened_at`` or ``track_metadata``."""
+
+
+@dataclass(frozen=True)
+class MappedArtist:
+    artist_mbid: str | None
+    credited_name: str
+    join_phrase: str
+
+
+@dataclass(frozen=True)
+class MbidMapping:
+    """ListenBrainz's own match of a listen to MusicBrainz (``track_metadata.mbid_mapping``)."""
+
+    recording_mbid: str
+    recording_name: str | None
+    release_mbid: str | None
+    artist_mbids: tuple[str, ...]
+    artists: tuple[MappedArtist, ...]
+
+    @property
+    def artist_credit(self) -> str:
+        """The credited artist string, e.g. ``"Lost Frequencies & Calum Scott"``."""
+        return "".join(a.credited_name + a.join_phrase for a in self.artists)
+
+
+@dataclass(frozen=True)
+class LBListen:
+    listened_at: datetime  # UTC
+    inserted_at: datetime | None
+    recording_msid: str | None
+    user_name: str
+    track_name: str
+    artist_name: str
+    release_name: str | None
+    additional_info: dict[str, Any]
+    duration_ms: int | None
+    source_recording_mbid: str | None  # what the submitting client claimed
+    mapping: MbidMapping | None  # what ListenBrainz's mapper matched
+    raw: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ListensPage:
+    user: str
+    count: int  # as reported by the server
+    listens: tuple[LBListen, ...]  # newest first
+    latest_listen_ts: int | None
+    oldest_listen_ts: int | None
+    malformed: tuple[Any, ...] = ()
+
+
+@dataclass(frozen=True)
+class NowPlaying:
+    track_name: str
+    artist_name: str
+    release_name: str | None
+    additional_info: dict[str, Any]
+    source_recording_mbid: str | None
+    duration_ms: int | None
+    raw: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class MapperMatch:
+    recording_mbid: str
+    recording_name: str | None
+    artist_credit_name: str | None
+    artist_mbids: tuple[str, ...]
+    release_mbid: str | None
+    release_name: str | None
+
+
+class ListenBrainzClient:
+    """ListenBrainz client over one :class:`ServiceHttp` session."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        user_agent: str,
+        token: str | None = None,
+        timeout: tuple[float, float] = (5.0, 30.0),
+        retry: RetryPolicy | None = None,
+        rate_limiter: RateLimiter | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.http = ServiceHttp(
+            service=SERVICE,
+            base_url=base_url,
+            user_agent=user_agent,
+            timeout=timeout,
+            retry=retry,
+            rate_limiter=rate_limiter,
+            secrets=(token,) if token else (),
+            sleep=sleep,
+            clock=clock,
+        )
+        if token:
+            # A header, never a query parameter: requests don't log headers and
+            # errors only show the (redacted) URL.
+            self.http.session.headers["Authorization"] = f"Token {token}"
+
+    def __repr__(self) -> str:
+        return f"ListenBrainzClient(base_url={self.http.base_url!r})"
+
+    def close(self) -> None:
+        self.http.close()
+
+    def get_listens(
+        self,
+        user: str,
+        *,
+        min_ts: int | None = None,
+        max_ts: int | None = None,
+        count: int = MAX_ITEMS_PER_GET,
+    ) -> ListensPage:
+        """Up to ``count`` listens strictly between ``min_ts`` and ``max_ts``, newest first.
+
+        Both bounds are exclusive: paging back with ``max_ts`` = the oldest
+        ``listened_at`` seen skips other listens sharing that second.
+        """
+        count = max(1, min(count, MAX_ITEMS_PER_GET))
+        response = self.http.get_json(
+            f"user/{quote(user, safe='')}/listens",
+            {"count": count, "min_ts": min_ts, "max_ts": max_ts},
+            check_body=_require_payload,
+        )
+        return parse_listens_page(response.data, user=user)
+
+    def get_playing_now(self, user: str) -> NowPlaying | None:
+        response = self.http.get_json(
+            f"user/{quote(user, safe='')}/playing-now", check_body=_require_payload
+        )
+        return parse_playing_now(response.data)
+
+    def lookup_recordings(
+        self, items: Sequence[tuple[str, str, str | None]]
+    ) -> list[MapperMatch | None]:
+        """Ask the MBID mapper about ``(artist_name, recording_name, release_name)`` triples.
+
+        The answer is aligned with ``items``; ``None`` where nothing matched or the
+        item could not be asked (empty artist or recording name). Fuzzy matches
+        can be wrong: compare before trusting.
+        """
+        results: list[MapperMatch | None] = [None] * len(items)
+        queries: list[tuple[int, dict[str, str]]] = []
+        for position, (artist_name, recording_name, release_name) in enumerate(items):
+            query = _mapper_query(artist_name, recording_name, release_name)
+            if query is not None:
+                queries.append((position, query))
+        for start in range(0, len(queries), MAX_LOOKUPS_PER_POST):
+            batch = queries[start : start + MAX_LOOKUPS_PER_POST]
+            response = self.http.post_json(
+                "metadata/lookup/", {"recordings": [query for _, query in batch]}
+            )
+            for index, match in enumerate(parse_lookup_response(response.data, len(batch))):
+                results[batch[index][0]] = match
+        return results
+
+
+def _require_payload(data: Any, response: requests.Response) -> None:
+    # Errors come with real statuses; a 2xx without a payload object is a broken
+    # answer, retried like a transient failure.
+    if response.status_code < 400 and not (
+        isinstance(data, Mapping) and isinstance(data.get("payload"), Mapping)
+    ):
+        raise UnavailableError(
+            "unexpected answer: no 'payload' object in the body",
+            service=SERVICE,
+            status=response.status_code,
+            url=response.url,
+            retryable=True,
+        )
+
+
+# --- parsing (pure) -------------------------------------------------------------
+
+
+def parse_listens_page(data: Any, *, user: str = "") -> ListensPage:
+    payload = data.get("payload") if isinstance(data, Mapping) else None
+    if not isinstance(payload, Mapping):
+        raise UnavailableError(
+            "unexpected answer: no 'payload' object in the body", service=SERVICE, retryable=True
+        )
+    raw_listens = payload.get("listens")
+    raw_listens = raw_listens if isinstance(raw_listens, list) else []
+    listens: list[LBListen] = []
+    malformed: list[Any] = []
+    for item in raw_listens:
+        try:
+            listens.append(parse_listen(item))
+        except MalformedListenError:
+            malformed.append(item)
+    count = _int(payload.get("count"))
+    return ListensPage(
+        user=_str(payload.get("user_id")) or user,
+        count=count if count is not None else len(raw_listens),
+        listens=tuple(listens),
+        latest_listen_ts=_int(payload.get("latest_listen_ts")),
+        oldest_listen_ts=_int(payload.get("oldest_listen_ts")),
+        malformed=tuple(malformed),
+    )
+
+
+def parse_listen(data: Any) -> LBListen:
+    """One listen from the API or a user export line; raises :class:`MalformedListenError`."""
+    if not isinstance(data, Mapping):
+        raise MalformedListenError(f"listen is a {type(data).__name__}, not an object")
+    listened_at = _timestamp(data.get("listened_at"))
+    if listened_at is None:
+        raise MalformedListenError(f"unusable listened_at: {data.get('listened_at')!r}")
+    metadata = data.get("track_metadata")
+    if not isinstance(metadata, Mapping):
+        raise MalformedListenError("missing track_metadata")
+    info = _info(metadata)
+    return LBListen(
+        listened_at=listened_at,
+        inserted_at=_inserted_at(data.get("inserted_at")),
+        # top level in API answers, inside track_metadata in user exports
+        recording_msid=_first_str(
+            data.get("recording_msid"), metadata.get("recording_msid"), info.get("recording_msid")
+        ),
+        user_name=_str(data.get("user_name")),
+        track_name=_str(metadata.get("track_name")),
+        artist_name=_str(metadata.get("artist_name")),
+        release_name=_str(metadata.get("release_name")) or None,
+        additional_info=info,
+        duration_ms=_duration_ms(info),
+        source_recording_mbid=_str(info.get("recording_mbid")) or None,
+        mapping=parse_mbid_mapping(metadata.get("mbid_mapping")),
+        raw=dict(data),
+    )
+
+
+def parse_mbid_mapping(data: Any) -> MbidMapping | None:
+    if not isinstance(data, Mapping) or not _str(data.get("recording_mbid")):
+        return None
+    artists = tuple(
+        MappedArtist(
+            artist_mbid=_str(a.get("artist_mbid")) or None,
+            credited_name=_str(a.get("artist_credit_name")),
+            # join phrases carry meaningful spaces (" & "): don't strip them
+            join_phrase=a.get("join_phrase") if isinstance(a.get("join_phrase"), str) else "",
+        )
+        for a in _list(data.get("artists"))
+        if isinstance(a, Mapping)
+    )
+    return MbidMapping(
+        recording_mbid=_str(data.get("recording_mbid")),
+        recording_name=_str(data.get("recording_name")) or None,
+        release_mbid=_str(data.get("release_mbid")) or None,
+        artist_mbids=tuple(m for m in map(_str, _list(data.get("artist_mbids"))) if m),
+        artists=artists,
+    )
+
+
+def parse_playing_now(data: Any) -> NowPlaying | None:
+    payload = data.get("payload") if isinstance(data, Mapping) else None
+    listens = payload.get("listens") if isinstance(payload, Mapping) else None
+    for item in listens if isinstance(listens, list) else []:
+        metadata = item.get("track_metadata") if isinstance(item, Mapping) else None
+        if isinstance(metadata, Mapping):
+            info = _info(metadata)
+            return NowPlaying(
+                track_name=_str(metadata.get("track_name")),
+                artist_name=_str(metadata.get("artist_name")),
+                release_name=_str(metadata.get("release_name")) or None,
+                additional_info=info,
+                source_recording_mbid=_str(info.get("recording_mbid")) or None,
+                duration_ms=_duration_ms(info),
+                raw=dict(item),
+            )
+    return None
+
+
+def parse_lookup_response(data: Any, size: int) -> list[MapperMatch | None]:
+    """Align a ``POST metadata/lookup/`` answer with the ``size`` recordings sent.
+
+    The server answers a list of ``{index, *_arg, recording_mbid?, ...}`` in request
+    order; ``{}`` (the GET endpoint's "no match") or missing entries mean no match.
+    """
+    results: list[MapperMatch | None] = [None] * size
+    if not isinstance(data, list):
+        return results
+    for position, entry in enumerate(data):
+        if not isinstance(entry, Mapping):
+            continue
+        index = _int(entry.get("index"))
+        index = index if index is not None and 0 <= index < size else position
+        if index < size:
+            results[index] = parse_mapper_match(entry)
+    return results
+
+
+def parse_mapper_match(data: Any) -> MapperMatch | None:
+    if not isinstance(data, Mapping) or not _str(data.get("recording_mbid")):
+        return None
+    return MapperMatch(
+        recording_mbid=_str(data.get("recording_mbid")),
+        recording_name=_str(data.get("recording_name")) or None,
+        artist_credit_name=_str(data.get("artist_credit_name")) or None,
+        artist_mbids=tuple(m for m in map(_str, _list(data.get("artist_mbids"))) if m),
+        release_mbid=_str(data.get("release_mbid")) or None,
+        release_name=_str(data.get("release_name")) or None,
+    )
+
+
+def _mapper_query(artist: Any, recording: Any, release: Any) -> dict[str, str] | None:
+    """Fit one lookup into the server's limits, or None if it can't be asked."""
+    artist, recording, release = _str(artist), _str(recording), _str(release)
+    if not artist or not recording:
+        return None
+    limit = MAX_MAPPING_QUERY_LENGTH
+    if len(artist) + len(recording) > limit:
+        # Give each name at least half the budget, and any unused share to the other.
+        artist = artist[: max(limit - len(recording), limit // 2)]
+        recording = recording[: limit - len(artist)]
+    query = {"artist_name": artist, "recording_name": recording}
+    # The release only narrows the match; a truncated one would just miss it.
+    if release and len(artist) + len(recording) + len(release) <= limit:
+        query["release_name"] = release
+    return query
+
+
+def _timestamp(value: Any) -> datetime | None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        return None
+    try:
+        return datetime.fromtimestamp(value, tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def _inserted_at(value: Any) -> datetime | None:
+    # Seconds (int or float) today; older servers sent an HTTP-date string.
+    try:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return datetime.fromtimestamp(value, tz=UTC)
+        if isinstance(value, str) and value.strip():
+            try:
+                return datetime.fromtimestamp(float(value), tz=UTC)
+            except ValueError:
+                parsed = parsedate_to_datetime(value)
+                return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+    except (OverflowError, OSError, ValueError, TypeError):
+        return None
+    return None
+
+
+def _duration_ms(info: Mapping[str, Any]) -> int | None:
+    for key, factor in (("duration_ms", 1), ("duration", 1000)):
+        value = info.get(key)
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            continue
+        try:
+            number = float(value)
+        except ValueError:
+            continue
+        if number > 0 and number != float("inf"):
+            return round(number * factor)
+    return None
+
+
+def _info(metadata: Mapping[str, Any]) -> dict[str, Any]:
+    info = metadata.get("additional_info")
+    return dict(info) if isinstance(info, Mapping) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _str(value: Any) -> str:
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _first_str(*values: Any) -> str | None:
+    return next((text for text in map(_str, values) if text), None)
+
+
+def _int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str):
+        try:
+            return int(value.strip())
+        except ValueError:
+            return None
+    return None

@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from accounts.models import ExternalAccount, ListenSource
+from metadata.models import Recording
+
+
+class ListenEvent(models.Model):
+    """One scrobble, stored exactly once per external account.
+
+    ``track_key`` is the digest of the normalized artist and track text; with
+    the account and timestamp it forms the listen's identity, since several
+    scrobbles can share one second but not one second *and* one track.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="listens")
+    account = models.ForeignKey(ExternalAccount, on_delete=models.PROTECT, related_name="listens")
+    source = models.CharField(max_length=20, choices=ListenSource.choices)
+    listened_at = models.DateTimeField()
+    recording = models.ForeignKey(Recording, on_delete=models.PROTECT, related_name="listens")
+    track_name = models.TextField()
+    artist_name = models.TextField()
+    album_name = models.TextField(blank=True)
+    track_key = models.CharField(max_length=64)
+    raw_payload = models.JSONField(default=dict, blank=True)
+    # A listen also scrobbled to the user's other source; kept, but counted once.
+    duplicate_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="duplicates"
+    )
+    ingested_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-listened_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "listened_at", "track_key"], name="listen_unique_per_account"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["user", "-listened_at"], name="listen_user_time"),
+            models.Index(fields=["account", "-listened_at"], name="listen_account_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.artist_name} – {self.track_name} at {self.listened_at:%Y-%m-%d %H:%M:%S}"
+
+
+class IngestRun(models.Model):
+    """One ingest of one account: what it fetched, stored and hit."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    account = models.ForeignKey(ExternalAccount, on_delete=models.CASCADE, related_name="ingest_runs")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.RUNNING)
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    cursor_before = models.BigIntegerField(null=True, blank=True)
+    cursor_after = models.BigIntegerField(null=True, blank=True)
+    pages = models.PositiveIntegerField(default=0)
+    listens_new = models.PositiveIntegerField(default=0)
+    listens_known = models.PositiveIntegerField(default=0)
+    unresolved = models.PositiveIntegerField(default=0)
+    errors = models.PositiveIntegerField(default=0)
+    error_message = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"{self.account} {self.started_at:%Y-%m-%d %H:%M} {self.status}"

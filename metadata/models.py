@@ -1,0 +1,232 @@
+"""MusicBrainz-normalized metadata.
+
+Canonical keys are MusicBrainz MBIDs. A track no source could tie to an MBID
+yet is a ``Recording`` without one, keyed by its normalized text, so one later
+resolution or curation fixes every listen of it.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class Artist(models.Model):
+    mbid = models.UUIDField(unique=True, verbose_name="MBID")
+    name = models.CharField(max_length=1000)
+    sort_name = models.CharField(max_length=1000, blank=True)
+    disambiguation = models.CharField(max_length=1000, blank=True)
+    type = models.CharField(max_length=50, blank=True)
+    country = models.CharField(max_length=10, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["sort_name", "name"]
+        indexes = [models.Index(fields=["name"])]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.disambiguation})" if self.disambiguation else self.name
+
+
+class ArtistCredit(models.Model):
+    """An artist credit as MusicBrainz gives it: credited names and join phrases.
+
+    Shared by every release group, release and recording with the same credit;
+    ``key`` is a digest of the ordered (artist MBID, credited name, join phrase)
+    parts.
+    """
+
+    key = models.CharField(max_length=64, unique=True)
+    name = models.CharField(max_length=2000, help_text="Display form: names and join phrases.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ArtistCreditName(models.Model):
+    credit = models.ForeignKey(ArtistCredit, on_delete=models.CASCADE, related_name="names")
+    position = models.PositiveSmallIntegerField()
+    artist = models.ForeignKey(Artist, on_delete=models.PROTECT, related_name="credit_names")
+    name = models.CharField(max_length=1000, help_text="The name as credited.")
+    join_phrase = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["credit_id", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["credit", "position"], name="artist_credit_name_unique_position"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name}{self.join_phrase}"
+
+
+class ReleaseGroup(models.Model):
+    mbid = models.UUIDField(unique=True, verbose_name="MBID")
+    title = models.CharField(max_length=1000)
+    artist_credit = models.ForeignKey(
+        ArtistCredit, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    primary_type = models.CharField(max_length=50, blank=True)
+    secondary_types = models.JSONField(default=list, blank=True)
+    # Partial dates as MusicBrainz gives them: YYYY, YYYY-MM or YYYY-MM-DD.
+    first_release_date = models.CharField(max_length=10, blank=True)
+    disambiguation = models.CharField(max_length=1000, blank=True)
+    preferred_release = models.ForeignKey(
+        "Release", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["title"]
+        indexes = [models.Index(fields=["title"])]
+
+    def __str__(self) -> str:
+        credit = f"{self.artist_credit} – " if self.artist_credit_id else ""
+        return f"{credit}{self.title}"
+
+
+class Release(models.Model):
+    mbid = models.UUIDField(unique=True, verbose_name="MBID")
+    release_group = models.ForeignKey(
+        ReleaseGroup, on_delete=models.CASCADE, related_name="releases"
+    )
+    title = models.CharField(max_length=1000)
+    artist_credit = models.ForeignKey(
+        ArtistCredit, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    date = models.CharField(max_length=10, blank=True)
+    country = models.CharField(max_length=10, blank=True)
+    status = models.CharField(max_length=50, blank=True)
+    barcode = models.CharField(max_length=255, blank=True)
+    tracklist_fetched_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["release_group_id", "date", "mbid"]
+
+    def __str__(self) -> str:
+        details = ", ".join(part for part in (self.country, self.date) if part)
+        return f"{self.title} ({details})" if details else self.title
+
+
+class Recording(models.Model):
+    """A recording, resolved (has an MBID) or not yet.
+
+    Every row has exactly one identity: its MBID, or while it has none, the
+    digest of its normalized (artist, title) text.
+    """
+
+    class Status(models.TextChoices):
+        RESOLVED = "resolved", "Resolved"
+        UNRESOLVED = "unresolved", "Unresolved"
+        NOT_IN_MUSICBRAINZ = "not_in_musicbrainz", "Not in MusicBrainz"
+
+    mbid = models.UUIDField(unique=True, null=True, blank=True, verbose_name="MBID")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.UNRESOLVED)
+    title = models.CharField(max_length=1000)
+    # Display credit: MusicBrainz's for resolved rows, the source's text otherwise.
+    artist_name = models.CharField(max_length=2000, blank=True)
+    artist_credit = models.ForeignKey(
+        ArtistCredit, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    length_ms = models.PositiveIntegerField(null=True, blank=True)
+    disambiguation = models.CharField(max_length=1000, blank=True)
+    unresolved_key = models.CharField(
+        max_length=64,
+        unique=True,
+        null=True,
+        blank=True,
+        help_text="Digest of the normalized artist and title; set only while there is no MBID.",
+    )
+    resolution_attempts = models.PositiveIntegerField(default=0)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["title"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(mbid__isnull=False, unresolved_key__isnull=True, status="resolved")
+                    | (
+                        models.Q(mbid__isnull=True, unresolved_key__isnull=False)
+                        & ~models.Q(status="resolved")
+                    )
+                ),
+                name="recording_identity_is_mbid_xor_text",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "last_attempt_at"], name="recording_retry_queue"),
+        ]
+
+    def __str__(self) -> str:
+        by = f"{self.artist_name} – " if self.artist_name else ""
+        return f"{by}{self.title}"
+
+    @property
+    def is_resolved(self) -> bool:
+        return self.mbid is not None
+
+
+class Track(models.Model):
+    """One line of a release's tracklist."""
+
+    mbid = models.UUIDField(unique=True, null=True, blank=True, verbose_name="track MBID")
+    release = models.ForeignKey(Release, on_delete=models.CASCADE, related_name="tracks")
+    recording = models.ForeignKey(Recording, on_delete=models.PROTECT, related_name="tracks")
+    medium_position = models.PositiveSmallIntegerField()
+    medium_format = models.CharField(max_length=100, blank=True)
+    position = models.PositiveSmallIntegerField()
+    number = models.CharField(max_length=20, blank=True, help_text="As printed, e.g. A1.")
+    title = models.CharField(max_length=1000)
+    length_ms = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["release_id", "medium_position", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["release", "medium_position", "position"], name="track_unique_position"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.medium_position}.{self.position} {self.title}"
+
+
+class RecordingAlias(models.Model):
+    """Reported (artist, title) text → the recording it means.
+
+    The resolution cache: a text seen once is never resolved again, and a
+    curator's decision applies to every future listen of the same text.
+    """
+
+    class DecidedBy(models.TextChoices):
+        RESOLVER = "resolver", "Resolver"
+        SOURCE_MBID = "source_mbid", "Verified source MBID"
+        CURATOR = "curator", "Curator"
+
+    text_key = models.CharField(max_length=64, unique=True)
+    artist_name = models.CharField(max_length=2000, blank=True)
+    track_name = models.CharField(max_length=1000, blank=True)
+    recording = models.ForeignKey(Recording, on_delete=models.CASCADE, related_name="aliases")
+    decided_by = models.CharField(max_length=20, choices=DecidedBy.choices)
+    curator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "recording aliases"
+
+    def __str__(self) -> str:
+        return f"{self.artist_name} – {self.track_name} → {self.recording_id}"

@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.checks import Tags, Warning, register
+
+from sidetrack.config import REQUIRED_SETTINGS
+
+
+@register(Tags.compatibility)
+def check_external_service_settings(app_configs: Any = None, **kwargs: Any) -> list[Warning]:
+    """Names every missing external-service variable at startup.
+
+    Warnings rather than errors: a deployment may use only one listen source,
+    and the web app must still start; the client that needs a missing variable
+    refuses to be built (ImproperlyConfigured naming it).
+    """
+    return [
+        Warning(
+            f"{required.name} is not set.",
+            hint=f"Set the {required.name} environment variable; {required.needed_for} "
+            "will fail until it is.",
+            id=f"sidetrack.W{index:03d}",
+        )
+        for index, required in enumerate(REQUIRED_SETTINGS, start=1)
+        if not str(getattr(settings, required.name, "") or "").strip()
+    ]
