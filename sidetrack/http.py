@@ -409,12 +409,19 @@ class SharedRateLimiter:
         if self.rate <= 0:
             return
         interval = 1.0 / self.rate
-        slot = math.ceil(self._clock() / interval)
         # Claimed slots are only ever ahead of now, so a short expiry is safe.
         expiry = max(60, math.ceil(interval * 10))
-        while not self.cache.add(f"{self.key}:{slot}", 1, timeout=expiry):
-            slot += 1
-        wait = slot * interval - self._clock()
+        # A grant that arrives after its slot began (a slow cache round trip) would
+        # crowd the next slot's holder: give that slot up and take a later one.
+        lateness_allowed = min(0.01, interval / 10)
+        slot = math.ceil(self._clock() / interval)
+        while True:
+            while not self.cache.add(f"{self.key}:{slot}", 1, timeout=expiry):
+                slot += 1
+            wait = slot * interval - self._clock()
+            if wait >= -lateness_allowed:
+                break
+            slot = max(slot + 1, math.ceil(self._clock() / interval))
         if wait > 0:
             self._sleep(wait)
 

@@ -101,3 +101,19 @@ def test_two_processes_together_stay_within_the_rate(tmp_path):
     assert min(gaps) >= 1 / rate - 0.03, gaps
     elapsed = grants[-1] - grants[0]
     assert elapsed >= (len(grants) - 1) / rate - 0.05
+
+
+def test_a_grant_that_arrives_late_gives_its_slot_up():
+    clock = FakeClock(100.0)
+
+    class SlowCache(LocMemCache):
+        def add(self, *args, **kwargs):
+            clock.now += 0.3  # a slow round trip to a shared cache
+            return super().add(*args, **kwargs)
+
+    limiter = SharedRateLimiter(SlowCache("slow", {}), key="mb", rate=2, sleep=clock.sleep, clock=clock)
+
+    limiter.acquire()
+
+    # Slot 100.0 was already 0.3 s gone when granted; the request waits for 101.0.
+    assert clock.now == 101.0
