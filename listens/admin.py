@@ -21,7 +21,13 @@ class ListenEventAdmin(admin.ModelAdmin):
         "is_resolved",
     )
     list_filter = ("source", "recording__status", ("duplicate_of", admin.EmptyFieldListFilter))
-    search_fields = ("track_name", "artist_name", "album_name", "user__username", "=recording__mbid")
+    search_fields = (
+        "track_name",
+        "artist_name",
+        "album_name",
+        "user__username",
+        "=recording__mbid",
+    )
     date_hierarchy = "listened_at"
     list_select_related = ("user", "recording")
     raw_id_fields = ("recording", "duplicate_of")
@@ -37,7 +43,9 @@ class ListenEventAdmin(admin.ModelAdmin):
     @admin.display(description="raw payload")
     def raw_payload_pretty(self, obj: ListenEvent) -> str:
         # format_html escapes the payload: it is text from third parties.
-        return format_html("<pre>{}</pre>", json.dumps(obj.raw_payload, indent=2, ensure_ascii=False))
+        return format_html(
+            "<pre>{}</pre>", json.dumps(obj.raw_payload, indent=2, ensure_ascii=False)
+        )
 
     def has_add_permission(self, request) -> bool:
         return False

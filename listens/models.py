@@ -15,7 +15,9 @@ class ListenEvent(models.Model):
     scrobbles can share one second but not one second *and* one track.
     """
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="listens")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="listens"
+    )
     account = models.ForeignKey(ExternalAccount, on_delete=models.PROTECT, related_name="listens")
     source = models.CharField(max_length=20, choices=ListenSource.choices)
     listened_at = models.DateTimeField()
@@ -55,7 +57,9 @@ class IngestRun(models.Model):
         SUCCEEDED = "succeeded", "Succeeded"
         FAILED = "failed", "Failed"
 
-    account = models.ForeignKey(ExternalAccount, on_delete=models.CASCADE, related_name="ingest_runs")
+    account = models.ForeignKey(
+        ExternalAccount, on_delete=models.CASCADE, related_name="ingest_runs"
+    )
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.RUNNING)
     started_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)

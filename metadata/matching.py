@@ -11,6 +11,12 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import IntEnum
+from functools import cached_property
+
+from rapidfuzz import fuzz
 
 _QUOTES = str.maketrans(
     {
@@ -62,3 +68,361 @@ def text_key(artist_name: str | None, track_name: str | None) -> str:
 def text_key_digest(artist_name: str | None, track_name: str | None) -> str:
     """Fixed-length digest of :func:`text_key`, for indexes and unique constraints."""
     return hashlib.sha256(text_key(artist_name, track_name).encode("utf-8")).hexdigest()
+
+
+# --- Comparing reported text with MusicBrainz candidates -----------------------
+#
+# Precision first: a wrong MBID is worse than none. Titles must agree after the
+# noise sources add is removed; near-equality (rapidfuzz) only forgives typos and
+# punctuation; live and studio recordings never stand in for each other.
+
+DURATION_TOLERANCE_MS = 3000
+NEAR_TITLE_MIN_RATIO = 95.0
+NEAR_TITLE_MIN_LENGTH = 6
+
+_FEAT_WORD = r"(?:feat\.?|ft\.?|featuring)"
+_BRACKETED_FEAT = re.compile(rf"\s*[\(\[]\s*{_FEAT_WORD}\s+(?P<who>[^\)\]]+)[\)\]]", re.IGNORECASE)
+_TRAILING_FEAT = re.compile(rf"\s+{_FEAT_WORD}\s+(?P<who>.+)$", re.IGNORECASE)
+_BRACKETED_REMASTER = re.compile(
+    r"\s*[\(\[][^\)\]]*\bremaster(?:ed)?\b[^\)\]]*[\)\]]", re.IGNORECASE
+)
+# "Song - Remastered 2011", "Song - 2009 Remaster", "Song - Remastered Version"
+_DASH_REMASTER = re.compile(
+    r"\s+[-\u2013\u2014]\s+[^-\u2013\u2014]*\bremaster(?:ed)?\b.*$", re.IGNORECASE
+)
+_BRACKETED_LIVE = re.compile(r"\s*[\(\[]\s*live\b[^\)\]]*[\)\]]", re.IGNORECASE)
+_DASH_LIVE = re.compile(r"\s+[-\u2013\u2014]\s+live\b.*$", re.IGNORECASE)
+# Album titles carry edition noise that never names a different album's tracks.
+_BRACKETED_EDITION = re.compile(
+    r"\s*[\(\[][^\)\]]*\b(?:deluxe|expanded|edition|remaster(?:ed)?|anniversary|bonus)\b[^\)\]]*[\)\]]",
+    re.IGNORECASE,
+)
+_NON_WORD = re.compile(r"[^\w]+")
+_LEADING_THE = re.compile(r"^the\s+")
+_TRAILING_THE = re.compile(r",\s*the$")
+_LIVE_WORD = re.compile(r"\blive\b", re.IGNORECASE)
+
+
+def comparison_key(text: str | None) -> str:
+    """``normalize_text`` without punctuation: "AC/DC" and "AC-DC" compare equal.
+
+    Names made only of punctuation ("!!!") keep it, or they would all be equal.
+    """
+    normalized = normalize_text(text)
+    stripped = _SPACES.sub(" ", _NON_WORD.sub(" ", normalized)).strip()
+    return stripped or normalized.replace(" ", "")
+
+
+def artist_key(name: str | None) -> str:
+    """Comparison key for an artist name: "The Beatles", "Beatles, The" and "beatles" agree."""
+    normalized = normalize_text(name)
+    normalized = _TRAILING_THE.sub("", _LEADING_THE.sub("", normalized))
+    return comparison_key(normalized)
+
+
+@dataclass(frozen=True)
+class TitleParts:
+    base: str
+    featured: tuple[str, ...]
+    live: bool
+    key: str
+
+
+def parse_title(title: str | None) -> TitleParts:
+    """Split the noise sources add to a track title from the title itself."""
+    text = title or ""
+    featured: list[str] = []
+    for pattern in (_BRACKETED_FEAT, _TRAILING_FEAT):
+        match = pattern.search(text)
+        if match:
+            featured.append(match.group("who").strip())
+            text = text[: match.start()] + text[match.end() :]
+    text = _DASH_REMASTER.sub("", _BRACKETED_REMASTER.sub("", text))
+    live = bool(_BRACKETED_LIVE.search(text) or _DASH_LIVE.search(text))
+    text = _DASH_LIVE.sub("", _BRACKETED_LIVE.sub("", text)).strip()
+    base = text or (title or "").strip()
+    return TitleParts(base=base, featured=tuple(featured), live=live, key=comparison_key(base))
+
+
+def album_key(title: str | None) -> str:
+    return comparison_key(_BRACKETED_EDITION.sub("", title or "") or title)
+
+
+def split_featured_artist(name: str | None) -> tuple[str, tuple[str, ...]]:
+    """'Drake feat. Rihanna' → ('Drake', ('Rihanna',))."""
+    text = name or ""
+    for pattern in (_BRACKETED_FEAT, _TRAILING_FEAT):
+        match = pattern.search(text)
+        if match:
+            return (text[: match.start()] + text[match.end() :]).strip(), (
+                match.group("who").strip(),
+            )
+    return text.strip(), ()
+
+
+class TitleMatch(IntEnum):
+    NONE = 0
+    NEAR = 1
+    EXACT = 2
+
+
+def compare_titles(reported: TitleParts, candidate_title: str) -> TitleMatch:
+    candidate = parse_title(candidate_title)
+    if reported.key == candidate.key or comparison_key(candidate_title) == reported.key:
+        return TitleMatch.EXACT
+    if (
+        min(len(reported.key), len(candidate.key)) >= NEAR_TITLE_MIN_LENGTH
+        and fuzz.ratio(reported.key, candidate.key) >= NEAR_TITLE_MIN_RATIO
+    ):
+        return TitleMatch.NEAR
+    return TitleMatch.NONE
+
+
+def artist_matches(
+    reported_artist: str, credited_names: Iterable[str], credit_display: str
+) -> bool:
+    """At least one credited artist (or the whole credit) equals the reported artist,
+    with featured artists allowed on either side."""
+    main, _ = split_featured_artist(reported_artist)
+    reported = {artist_key(reported_artist), artist_key(main)} - {""}
+    credit_main, _ = split_featured_artist(credit_display)
+    candidates = {artist_key(name) for name in credited_names}
+    candidates |= {artist_key(credit_display), artist_key(credit_main)}
+    return bool(reported & (candidates - {""}))
+
+
+@dataclass(frozen=True)
+class TrackText:
+    """A track as a source reported it."""
+
+    title: str
+    artist: str
+    album: str | None = None
+    duration_ms: int | None = None
+
+    @cached_property
+    def parts(self) -> TitleParts:
+        return parse_title(self.title)
+
+
+@dataclass(frozen=True)
+class RecordingCandidate:
+    """A MusicBrainz recording in the shape the matcher needs."""
+
+    mbid: str
+    title: str
+    credited_names: tuple[str, ...]
+    credit_display: str
+    length_ms: int | None = None
+    disambiguation: str = ""
+    release_titles: tuple[str, ...] = ()
+    on_live_releases_only: bool = False
+    video: bool = False
+
+    @property
+    def live(self) -> bool:
+        return (
+            parse_title(self.title).live
+            or bool(_LIVE_WORD.search(self.disambiguation or ""))
+            or self.on_live_releases_only
+        )
+
+
+@dataclass(frozen=True)
+class Decision:
+    mbid: str | None
+    reason: str
+    considered: int = 0
+
+
+def durations_agree(a_ms: int | None, b_ms: int | None) -> bool | None:
+    """True/False when both are known, None when either is missing."""
+    if not a_ms or not b_ms:
+        return None
+    return abs(a_ms - b_ms) <= DURATION_TOLERANCE_MS
+
+
+def candidate_agrees(track: TrackText, candidate: RecordingCandidate) -> TitleMatch:
+    """How well a candidate's title agrees, NONE when its artist or live-ness does not."""
+    if not artist_matches(track.artist, candidate.credited_names, candidate.credit_display):
+        return TitleMatch.NONE
+    if track.parts.live != candidate.live:
+        return TitleMatch.NONE
+    return compare_titles(track.parts, candidate.title)
+
+
+def verify_hint(track: TrackText, candidate: RecordingCandidate) -> bool:
+    """A source's MBID is trusted only when the recording it names agrees with the
+    text: same artist, same title (live-ness is not checked: sources drop it)."""
+    if not artist_matches(track.artist, candidate.credited_names, candidate.credit_display):
+        return False
+    return compare_titles(track.parts, candidate.title) is not TitleMatch.NONE
+
+
+def choose_recording(track: TrackText, candidates: Iterable[RecordingCandidate]) -> Decision:
+    """The one recording the text means, or None when none or several qualify."""
+    pool = list(candidates)
+    scored = [(candidate_agrees(track, c), c) for c in pool if not c.video]
+    best = max((level for level, _ in scored), default=TitleMatch.NONE)
+    if best is TitleMatch.NONE:
+        return Decision(None, "no candidate with the same title and artist", len(pool))
+    qualified = [c for level, c in scored if level == best]
+
+    if track.album:
+        wanted = album_key(track.album)
+        on_album = [c for c in qualified if any(album_key(t) == wanted for t in c.release_titles)]
+        if on_album:
+            qualified = on_album
+
+    if track.duration_ms:
+        close = [c for c in qualified if durations_agree(track.duration_ms, c.length_ms)]
+        # Without a close one, drop only those known to be far off.
+        qualified = close or [
+            c for c in qualified if durations_agree(track.duration_ms, c.length_ms) is None
+        ]
+
+    mbids = sorted({c.mbid for c in qualified})
+    if len(mbids) == 1:
+        how = "exact" if best is TitleMatch.EXACT else "near"
+        return Decision(mbids[0], f"single {how} title and artist match", len(pool))
+    if not mbids:
+        return Decision(None, "every title match has a different length", len(pool))
+    return Decision(None, f"ambiguous: {len(mbids)} recordings match equally well", len(pool))
+
+
+# --- Albums -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AlbumCandidate:
+    mbid: str
+    title: str
+    credit_display: str
+    credited_names: tuple[str, ...]
+    primary_type: str | None
+    secondary_types: tuple[str, ...]
+    first_release_date: str | None
+    score: int | None = None
+
+
+@dataclass(frozen=True)
+class RankedAlbum:
+    candidate: AlbumCandidate
+    artist_match: bool
+    title_exact: bool
+    is_album: bool
+    year_match: bool | None
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class AlbumChoice:
+    ranked: tuple[RankedAlbum, ...]
+    confident: bool
+    reason: str
+
+    @property
+    def chosen(self) -> RankedAlbum | None:
+        return self.ranked[0] if self.confident and self.ranked else None
+
+
+def date_sort_key(date: str | None) -> tuple[int, str]:
+    """Missing dates sort last; partial dates sort before full dates of their year."""
+    if not date:
+        return (1, "")
+    return (0, date.ljust(10, "0"))
+
+
+def date_year(date: str | None) -> int | None:
+    if date and len(date) >= 4 and date[:4].isdigit():
+        return int(date[:4])
+    return None
+
+
+def rank_album_candidates(
+    artist: str, title: str, candidates: Iterable[AlbumCandidate], *, year: int | None = None
+) -> AlbumChoice:
+    """Order release groups per the album-choice heuristic and say whether the top
+    one can be chosen without asking the user."""
+    wanted_title = normalize_text(title)
+    ranked = []
+    for candidate in candidates:
+        artist_match = artist_matches(artist, candidate.credited_names, candidate.credit_display)
+        title_exact = normalize_text(candidate.title) == wanted_title
+        is_album = candidate.primary_type == "Album" and not candidate.secondary_types
+        year_match = None if year is None else date_year(candidate.first_release_date) == year
+        reasons = (
+            "artist matches" if artist_match else "different artist",
+            "exact title" if title_exact else "title differs",
+            "studio album"
+            if is_album
+            else f"type {candidate.primary_type or 'unknown'}"
+            + "".join(f" + {t}" for t in candidate.secondary_types),
+            *(() if year is None else ("year matches" if year_match else "other year",)),
+            f"first released {candidate.first_release_date or 'unknown'}",
+        )
+        ranked.append(
+            RankedAlbum(candidate, artist_match, title_exact, is_album, year_match, reasons)
+        )
+
+    def sort_key(r: RankedAlbum) -> tuple:
+        return (
+            not r.artist_match,
+            r.year_match is False,  # a year narrows: other years go after
+            not r.is_album,
+            not r.title_exact,
+            date_sort_key(r.candidate.first_release_date),
+            -(r.candidate.score or 0),
+            r.candidate.mbid,
+        )
+
+    ranked.sort(key=sort_key)
+    if not ranked:
+        return AlbumChoice((), False, "no candidates")
+    top = ranked[0]
+    if not (top.artist_match and top.title_exact and top.year_match is not False):
+        return AlbumChoice(tuple(ranked), False, "no exact title and artist match: ask the user")
+    rivals = [
+        r
+        for r in ranked[1:]
+        if r.artist_match
+        and r.title_exact
+        and r.is_album == top.is_album
+        and r.year_match is not False
+    ]
+    if rivals:
+        return AlbumChoice(
+            tuple(ranked),
+            False,
+            f"{len(rivals) + 1} {'albums' if top.is_album else 'release groups'} share the "
+            "title: ask the user (a year narrows)",
+        )
+    return AlbumChoice(tuple(ranked), True, "single exact title and artist match")
+
+
+@dataclass(frozen=True)
+class ReleaseOption:
+    mbid: str
+    date: str | None
+    country: str | None
+    status: str | None
+
+
+def choose_preferred_release(
+    releases: Iterable[ReleaseOption], *, country: str | None = None
+) -> str | None:
+    """The release whose tracklist stands for its group: official ones first, then
+    the user's country, a known date, the earliest date, and the MBID as tie-break."""
+    options = list(releases)
+    official = [r for r in options if (r.status or "").lower() == "official"]
+    pool = official or options
+    wanted_country = (country or "").upper()
+
+    def sort_key(r: ReleaseOption) -> tuple:
+        return (
+            bool(wanted_country) and (r.country or "").upper() != wanted_country,
+            date_sort_key(r.date),
+            r.mbid,
+        )
+
+    return min(pool, key=sort_key).mbid if pool else None

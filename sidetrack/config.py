@@ -46,7 +46,9 @@ def http_retry_policy() -> RetryPolicy:
 
 def musicbrainz_rate_limiter() -> SharedRateLimiter:
     """Shared by every process on the same cache (database by default, Redis when set)."""
-    return SharedRateLimiter(cache, key="ratelimit:musicbrainz", rate=settings.MUSICBRAINZ_RATE_LIMIT)
+    return SharedRateLimiter(
+        cache, key="ratelimit:musicbrainz", rate=settings.MUSICBRAINZ_RATE_LIMIT
+    )
 
 
 def sidetrack_user_agent() -> str:

@@ -66,6 +66,11 @@ class ExternalApiError(Exception):
         self.message = redact_text(message)
         super().__init__(self.message)
 
+    def __reduce__(self) -> tuple:
+        # Keyword-only arguments defeat Exception's default pickling, and errors
+        # cross process boundaries in django-q2.
+        return (_rebuild_error, (type(self), self.message, dict(self.__dict__)))
+
     def __str__(self) -> str:
         parts = [f"{self.service}: {self.message}"]
         if self.status is not None:
@@ -81,6 +86,13 @@ class ExternalApiError(Exception):
             f"{type(self).__name__}(service={self.service!r}, status={self.status!r}, "
             f"code={self.code!r}, retryable={self.retryable!r}, message={self.message!r})"
         )
+
+
+def _rebuild_error(cls: type[ExternalApiError], message: str, state: dict) -> ExternalApiError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, message)
+    error.__dict__.update(state)
+    return error
 
 
 class NotFoundError(ExternalApiError):
@@ -105,7 +117,8 @@ _known_secrets: set[str] = set()
 
 
 def register_secret(value: str | None) -> None:
-    if value and len(value) >= 4:
+    # Short values would redact ordinary words; real keys and tokens are long.
+    if value and len(value) >= 8:
         _known_secrets.add(value)
 
 
@@ -250,8 +263,15 @@ class ServiceHttp:
 
     def _before_request(self) -> None:
         wait = self._not_before - self._clock()
+        if wait > self.retry_policy.retry_after_max:
+            raise RateLimitedError(
+                f"rate limited for {wait:.0f} s more",
+                service=self.service,
+                retryable=True,
+                retry_after=wait,
+            )
         if wait > 0:
-            self._sleep(min(wait, self.retry_policy.retry_after_max))
+            self._sleep(wait)
         if self.rate_limiter is not None:
             self.rate_limiter.acquire()
 
@@ -309,8 +329,10 @@ class ServiceHttp:
                     raise error from None
                 logger.warning("retrying after %s", error)
                 delay = error.retry_after or body_retry.get_backoff_time()
+                if delay > self.retry_policy.retry_after_max:
+                    raise  # the caller stops and resumes later instead of blocking
                 if delay:
-                    self._sleep(min(delay, self.retry_policy.retry_after_max))
+                    self._sleep(delay)
 
     def _attempt(
         self,
@@ -334,7 +356,8 @@ class ServiceHttp:
         self._note_rate_limit_headers(response)
 
         try:
-            data = json.loads(content) if content else None
+            # An empty body is a broken answer, except where HTTP says there is none.
+            data = json.loads(content) if content or response.status_code != 204 else None
         except ValueError:
             data = _NOT_JSON
 

@@ -13,4 +13,6 @@ def health(request: HttpRequest) -> JsonResponse:
     except Exception:  # report, don't crash: this endpoint exists to say what is down
         database = "unavailable"
     status = 200 if database == "ok" else 503
-    return JsonResponse({"status": "ok" if status == 200 else "degraded", "database": database}, status=status)
+    return JsonResponse(
+        {"status": "ok" if status == 200 else "degraded", "database": database}, status=status
+    )

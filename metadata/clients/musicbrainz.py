@@ -477,8 +477,14 @@ class MusicBrainzClient:
         return response.data
 
     def _search(
-        self, entity: str, key: str, query: str, limit: int, offset: int, parse: Callable
-    ) -> SearchPage:
+        self,
+        entity: str,
+        key: str,
+        query: str,
+        limit: int,
+        offset: int,
+        parse: Callable[[Any], T | None],
+    ) -> SearchPage[T]:
         _check_paging(limit, offset)
         data = self._get(f"{entity}/", {"query": query, "limit": limit, "offset": offset})
         count = _lenient_int(data.get("count"))
@@ -489,7 +495,9 @@ class MusicBrainzClient:
             items=_parse_all(data.get(key), parse),
         )
 
-    def _lookup(self, entity: str, mbid: str, inc: Sequence[str], parse: Callable) -> Any:
+    def _lookup(
+        self, entity: str, mbid: str, inc: Sequence[str], parse: Callable[[Any], T | None]
+    ) -> T:
         mbid = _require_mbid(mbid, f"{entity} id")
         params = {"inc": "+".join(inc)} if inc else {}
         # A merged MBID answers with the canonical entity: callers get the body's id.

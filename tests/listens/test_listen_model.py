@@ -90,4 +90,5 @@ def test_external_account_is_unique_per_user_source_and_name_ignoring_case(accou
         user=bob, source=ListenSource.LISTENBRAINZ, external_username="alice"
     )
     assert ExternalAccount.objects.count() == 2
-    assert account.cursor is None and account.status == ExternalAccount.Status.NEW
+    assert account.cursor is None
+    assert account.status == ExternalAccount.Status.NEW

@@ -53,7 +53,8 @@ def test_unresolved_text_variants_share_one_recording():
 
     assert curly.pk == straight.pk
     assert accented.pk == plain.pk
-    assert curly.status == Recording.Status.UNRESOLVED and curly.mbid is None
+    assert curly.status == Recording.Status.UNRESOLVED
+    assert curly.mbid is None
     assert curly.title == "Sweet Child O’ Mine"  # first-seen text kept for curators
     assert Recording.objects.count() == 2
 

@@ -8,6 +8,7 @@ import pytest
 import responses
 from django.core.exceptions import ImproperlyConfigured
 from responses import matchers
+from responses.registries import OrderedRegistry
 
 from metadata.clients.musicbrainz import (
     Artist,
@@ -41,9 +42,11 @@ def sent(**params) -> list:
 @pytest.fixture
 def client():
     mb_client = MusicBrainzClient(
-        base_url=BASE, user_agent="SidetrackTests/0.1 ( tests@example.org )",
-        retry=RetryPolicy.none(), rate_limiter=None,
-    )  # fmt: skip
+        base_url=BASE,
+        user_agent="SidetrackTests/0.1 ( tests@example.org )",
+        retry=RetryPolicy.none(),
+        rate_limiter=None,
+    )
     yield mb_client
     mb_client.close()
 
@@ -51,6 +54,13 @@ def client():
 @pytest.fixture
 def mocked():
     with responses.RequestsMock() as rsps:  # fails the test if a registered call is unused
+        yield rsps
+
+
+@pytest.fixture
+def mocked_in_order():
+    """Each registered response answers exactly once, in order: an extra page request fails."""
+    with responses.RequestsMock(registry=OrderedRegistry) as rsps:
         yield rsps
 
 
@@ -63,9 +73,10 @@ def test_search_release_groups_sends_escaped_query_and_parses_hits(client, mocke
         json=mb("release-group_search__in_times_before_the_light_trimmed"),
         match=sent(
             query="releasegroup:(In Times Before the Light) AND artist:(The Kovenant)",
-            limit="5", offset="0",
+            limit="5",
+            offset="0",
         ),
-    )  # fmt: skip
+    )
 
     page = client.search_release_groups("The Kovenant", "In Times Before the Light", limit=5)
 
@@ -95,9 +106,10 @@ def test_search_release_groups_with_year_adds_first_release_date_range(client, m
         match=sent(
             query="releasegroup:(Main Tenance) AND artist:(Fred Giannelli)"
             " AND firstreleasedate:[1998 TO 1998-12-31]",
-            limit="25", offset="50",
+            limit="25",
+            offset="50",
         ),
-    )  # fmt: skip
+    )
 
     page = client.search_release_groups("Fred Giannelli", "Main Tenance", year=1998, offset=50)
 
@@ -121,9 +133,10 @@ def test_search_release_groups_one_hit_and_no_hits(client, mocked):
         json=mb("release-group_search__no_results"),
         match=sent(
             query='releasegroup:(\\"Heroes\\" \\(Remastered\\)) AND artist:(AC\\/DC)',
-            limit="25", offset="0",
+            limit="25",
+            offset="0",
         ),
-    )  # fmt: skip
+    )
 
     found = client.search_release_groups("Gråinheim", "Hexndeifl")
     none = client.search_release_groups("AC/DC", '"Heroes" (Remastered)')
@@ -187,11 +200,19 @@ def test_lookup_release_with_tracks_and_recordings(client, mocked):
     assert (release.status, release.barcode) == ("Official", None)
     (medium,) = release.media
     assert (medium.position, medium.format, medium.track_count, medium.title) == (
-        1, "Digital Media", 6, None,
-    )  # fmt: skip
+        1,
+        "Digital Media",
+        6,
+        None,
+    )
     assert [t.title for t in medium.tracks] == [
-        "Transilvania", "Vlad Draculea", "Finstersucht", "Aetherbrand", "Hexndeifl", "Ausklang",
-    ]  # fmt: skip
+        "Transilvania",
+        "Vlad Draculea",
+        "Finstersucht",
+        "Aetherbrand",
+        "Hexndeifl",
+        "Ausklang",
+    ]
     fifth = medium.tracks[4]
     assert (fifth.number, fifth.position, fifth.length_ms) == ("5", 5, 393438)
     assert fifth.mbid == "17660646-6191-40f7-b5c5-1b39bd4a9333"
@@ -213,8 +234,9 @@ def test_lookup_multidisc_release(client, mocked):
     assert (release.barcode, release.date, release.country) == ("4547366518764", "2021-09-15", "JP")
     assert release.release_group_mbid == "b89c4dbd-1734-4536-a16d-dde648f735c0"
     assert [(m.position, m.format, m.track_count) for m in release.media] == [
-        (1, "CD", 4), (2, "DVD-Video", 3),
-    ]  # fmt: skip
+        (1, "CD", 4),
+        (2, "DVD-Video", 3),
+    ]
     bye_bye = release.media[0].tracks[1]
     # The track is printed with an ASCII hyphen, the recording uses U+2010.
     assert bye_bye.title == "Bye-Bye Butterfly"
@@ -227,15 +249,26 @@ def test_browse_releases_single_page_from_recorded_browse(client, mocked):
     mocked.get(
         BASE + "release/",
         json=mb("release_browse__by_release-group_5_releases_from_code_comment"),
-        match=sent(**{"release-group": BROWSE_RG, "inc": "recordings+media+artist-credits",
-                      "limit": "100", "offset": "0"}),
-    )  # fmt: skip
+        match=sent(
+            **{
+                "release-group": BROWSE_RG,
+                "inc": "recordings+media+artist-credits",
+                "limit": "100",
+                "offset": "0",
+            }
+        ),
+    )
 
     releases = client.browse_releases(BROWSE_RG)
 
     assert len(releases) == 5
-    assert [r.mbid[:8] for r in releases] == ["165f6643", "a3e0f12c", "d7c52617", "f171e0ae",
-                                              "f81cbdf9"]  # fmt: skip
+    assert [r.mbid[:8] for r in releases] == [
+        "165f6643",
+        "a3e0f12c",
+        "d7c52617",
+        "f171e0ae",
+        "f81cbdf9",
+    ]
     pseudo = releases[2]
     assert (pseudo.title, pseudo.status) == ("Crescent", "Pseudo-Release")
     assert (pseudo.date, pseudo.country, pseudo.barcode) == (None, None, None)
@@ -249,7 +282,7 @@ def _browse_page(releases: list, count: int, offset: int) -> dict:
     return {"release-count": count, "release-offset": offset, "releases": releases}
 
 
-def test_browse_releases_advances_by_releases_received(client, mocked):
+def test_browse_releases_advances_by_releases_received(client, mocked_in_order):
     browse = mb("release_browse__by_release-group_5_releases_from_code_comment")["releases"]
     multidisc = mb("release_lookup__multidisc_cd_dvd_inc_recordings_release-groups_picard")
     hexndeifl = mb("release_lookup__hexndeifl_inc_recordings")
@@ -259,34 +292,48 @@ def test_browse_releases_advances_by_releases_received(client, mocked):
         (3, [browse[2], browse[4]]),
     ]
     for offset, page in pages:
-        mocked.get(
+        mocked_in_order.get(
             BASE + "release/",
             json=_browse_page(page, count=5, offset=offset),
-            match=sent(**{"release-group": HEXNDEIFL_RG, "inc": "recordings+media+artist-credits",
-                          "limit": "3", "offset": str(offset)}),
-        )  # fmt: skip
+            match=sent(
+                **{
+                    "release-group": HEXNDEIFL_RG,
+                    "inc": "recordings+media+artist-credits",
+                    "limit": "3",
+                    "offset": str(offset),
+                }
+            ),
+        )
 
     releases = client.browse_releases(HEXNDEIFL_RG, page_size=3)
 
-    assert len(mocked.calls) == 3
+    assert len(mocked_in_order.calls) == 3
     assert [r.title for r in releases] == [
-        "Hexndeifl", "ケアレス", "欠けた心象、世のよすが", "Crescent", "欠けた心象、世のよすが",
-    ]  # fmt: skip
+        "Hexndeifl",
+        "ケアレス",
+        "欠けた心象、世のよすが",
+        "Crescent",
+        "欠けた心象、世のよすが",
+    ]
     # Release group from the body when present, else the one browsed.
     assert releases[1].release_group_mbid == "b89c4dbd-1734-4536-a16d-dde648f735c0"
     assert releases[0].release_group_mbid == HEXNDEIFL_RG
     assert sum(m.track_count for r in releases for m in r.media) == 13
 
 
-def test_browse_releases_stops_on_an_empty_page(client, mocked):
+def test_browse_releases_stops_on_an_empty_page(client, mocked_in_order):
     hexndeifl = mb("release_lookup__hexndeifl_inc_recordings")
-    params = {"release-group": HEXNDEIFL_RG, "inc": "recordings+media+artist-credits", "limit": "100"}
-    mocked.get(
+    params = {
+        "release-group": HEXNDEIFL_RG,
+        "inc": "recordings+media+artist-credits",
+        "limit": "100",
+    }
+    mocked_in_order.get(
         BASE + "release/",
         json=_browse_page([hexndeifl], count=10, offset=0),
         match=sent(**params, offset="0"),
     )
-    mocked.get(
+    mocked_in_order.get(
         BASE + "release/",
         json=_browse_page([], count=10, offset=1),
         match=sent(**params, offset="1"),
@@ -295,7 +342,7 @@ def test_browse_releases_stops_on_an_empty_page(client, mocked):
     releases = client.browse_releases(HEXNDEIFL_RG)
 
     assert [r.mbid for r in releases] == [HEXNDEIFL_RELEASE]
-    assert len(mocked.calls) == 2
+    assert len(mocked_in_order.calls) == 2
 
 
 def test_browse_releases_rejects_bad_arguments_without_calling(client, mocked):
@@ -320,12 +367,22 @@ def test_search_artists(client, mocked):
 
     assert page.count == 6
     assert [a.name for a in page.items] == [
-        "Manowar", "Womanowar", "Josef Manowarda", "Eric Adams", "Womenowar", "Hanowar",
-    ]  # fmt: skip
+        "Manowar",
+        "Womanowar",
+        "Josef Manowarda",
+        "Eric Adams",
+        "Womenowar",
+        "Hanowar",
+    ]
     assert page.items[0] == Artist(
-        mbid="00eeed6b-5897-4359-8347-b8cd28375331", name="Manowar", sort_name="Manowar",
-        type="Group", country="US", disambiguation="", score=100,
-    )  # fmt: skip
+        mbid="00eeed6b-5897-4359-8347-b8cd28375331",
+        name="Manowar",
+        sort_name="Manowar",
+        type="Group",
+        country="US",
+        disambiguation="",
+        score=100,
+    )
     womanowar = page.items[1]
     assert (womanowar.type, womanowar.country, womanowar.score) == (None, None, 39)
     assert page.items[3].disambiguation == "Louis Marullo, Manowar"
@@ -350,19 +407,26 @@ def test_search_artists_paged_results(client, mocked):
     ("filename", "disambiguation"),
     [
         ("artist_lookup__ed_sheeran_picard", "famous UK singer-songwriter"),
-        ("artist_lookup__ed_sheeran_inc_tags_ratings_url-rels_releases_trimmed",
-         "UK singer-songwriter"),
+        (
+            "artist_lookup__ed_sheeran_inc_tags_ratings_url-rels_releases_trimmed",
+            "UK singer-songwriter",
+        ),
     ],
-)  # fmt: skip
+)
 def test_lookup_artist(client, mocked, filename, disambiguation):
     mocked.get(BASE + f"artist/{ED_SHEERAN}", json=mb(filename), match=sent())
 
     artist = client.lookup_artist(ED_SHEERAN)
 
     assert artist == Artist(
-        mbid=ED_SHEERAN, name="Ed Sheeran", sort_name="Sheeran, Ed", type="Person",
-        country="GB", disambiguation=disambiguation, score=None,
-    )  # fmt: skip
+        mbid=ED_SHEERAN,
+        name="Ed Sheeran",
+        sort_name="Sheeran, Ed",
+        type="Person",
+        country="GB",
+        disambiguation=disambiguation,
+        score=None,
+    )
 
 
 # --- Recordings ----------------------------------------------------------------
@@ -374,17 +438,20 @@ def test_search_recordings_with_release_narrowing(client, mocked):
         json=mb("recording_search__we_will_rock_you_queen_trimmed"),
         match=sent(
             query="recording:(We Will Rock You) AND artist:(Queen) AND release:(News of the World)",
-            limit="25", offset="0",
+            limit="25",
+            offset="0",
         ),
-    )  # fmt: skip
+    )
 
     page = client.search_recordings("We Will Rock You", "Queen", release="News of the World")
 
     assert page.count == 392
     first, second = page.items
     assert (first.mbid, first.length_ms, first.first_release_date) == (
-        "3eb00f9f-6291-4a47-9309-8c7152a408bb", 126826, "1999",
-    )  # fmt: skip
+        "3eb00f9f-6291-4a47-9309-8c7152a408bb",
+        126826,
+        "1999",
+    )
     assert first.video is False  # null in search hits
     assert first.score == 100
     assert render_artist_credit(first.artist_credit) == "Queen"
@@ -392,11 +459,14 @@ def test_search_recordings_with_release_narrowing(client, mocked):
         RecordingRelease(
             mbid="08a09c20-9bb4-49c9-81c9-b0f028652cbe",
             title="MTV Music History: The Greatest Hits III–IV",
-            status="Bootleg", date="1999", country="UA",
+            status="Bootleg",
+            date="1999",
+            country="UA",
             release_group_mbid="f4975179-f390-3d66-b217-ec5a8cbeea05",
-            primary_type="Album", secondary_types=("Compilation",),
+            primary_type="Album",
+            secondary_types=("Compilation",),
         ),
-    )  # fmt: skip
+    )
     assert second.releases[0].country == "XE"
 
 
@@ -404,9 +474,12 @@ def test_search_recordings_by_isrc_payload(client, mocked):
     mocked.get(
         BASE + "recording/",
         json=mb("recording_search__isrc_GBAHT1600302_dua_lipa_trimmed"),
-        match=sent(query="recording:(Blow Your Mind \\(Mwah\\)) AND artist:(Dua Lipa)",
-                   limit="1", offset="0"),
-    )  # fmt: skip
+        match=sent(
+            query="recording:(Blow Your Mind \\(Mwah\\)) AND artist:(Dua Lipa)",
+            limit="1",
+            offset="0",
+        ),
+    )
 
     (recording,) = client.search_recordings("Blow Your Mind (Mwah)", "Dua Lipa", limit=1).items
 
@@ -419,29 +492,44 @@ def test_search_recordings_by_isrc_payload(client, mocked):
     assert album.secondary_types == ()  # key absent
     assert (album.title, album.date) == ("Dua Lipa (complete edition)", None)
     assert (promo.status, promo.primary_type, promo.date, promo.country) == (
-        "Promotion", "Single", None, "CA",
-    )  # fmt: skip  # date "" on the wire
+        "Promotion",
+        "Single",
+        None,
+        "CA",
+    )  # date "" on the wire
 
 
 def test_search_recordings_release_element_fragment(client, mocked):
     # Built envelope: the recorded file is one element of recordings[].releases[].
     fragment = mb("recording_search__release_element_picard_fragment")
-    body = {"created": "2022-11-01T00:00:00.000Z", "count": 1, "offset": 0, "recordings": [
-        {"id": "0b0e9a4e-1111-4c4c-9b9b-000000000001", "title": "Lune", "releases": [fragment]},
-    ]}  # fmt: skip
-    mocked.get(BASE + "recording/", json=body, match=sent(
-        query="recording:(Lune) AND artist:(Tim Green)", limit="25", offset="0"))  # fmt: skip
+    body = {
+        "created": "2022-11-01T00:00:00.000Z",
+        "count": 1,
+        "offset": 0,
+        "recordings": [
+            {"id": "0b0e9a4e-1111-4c4c-9b9b-000000000001", "title": "Lune", "releases": [fragment]},
+        ],
+    }
+    mocked.get(
+        BASE + "recording/",
+        json=body,
+        match=sent(query="recording:(Lune) AND artist:(Tim Green)", limit="25", offset="0"),
+    )
 
     (recording,) = client.search_recordings("Lune", "Tim Green").items
 
     assert recording.releases == (
         RecordingRelease(
-            mbid="af96cd94-f759-4f9f-8c63-75404d4853dc", title="Eastbound Silhouette",
-            status="Official", date="2022-10-28", country="XW",
+            mbid="af96cd94-f759-4f9f-8c63-75404d4853dc",
+            title="Eastbound Silhouette",
+            status="Official",
+            date="2022-10-28",
+            country="XW",
             release_group_mbid="275f2ad4-a506-4ab1-8ae2-ff7f203cbf6b",
-            primary_type=None, secondary_types=(),  # release-group without primary-type
+            primary_type=None,
+            secondary_types=(),  # release-group without primary-type
         ),
-    )  # fmt: skip
+    )
     assert recording.length_ms is None
 
 
@@ -460,8 +548,9 @@ def test_lookup_recording_with_featured_artist(client, mocked):
     assert (recording.length_ms, recording.isrcs) == (230240, ("JPB600760301",))
     assert recording.first_release_date == "2007-11-07"
     assert [(r.title, r.date) for r in recording.releases] == [
-        ("LAST ANGEL", "2007-11-07"), ("Kingdom", "2008-01-30"),
-    ]  # fmt: skip
+        ("LAST ANGEL", "2007-11-07"),
+        ("Kingdom", "2008-01-30"),
+    ]
 
 
 def test_lookup_recording_video_and_hand_edited_payloads(client, mocked):
@@ -482,14 +571,19 @@ def test_lookup_recording_video_and_hand_edited_payloads(client, mocked):
     plus = client.lookup_recording(plus_id)
 
     assert (video.title, video.video, video.disambiguation) == (
-        "The Enemy", True, "official music video",
-    )  # fmt: skip
+        "The Enemy",
+        True,
+        "official music video",
+    )
     assert (video.length_ms, video.releases, video.isrcs) == (218000, (), ())
     assert video.artist_credit[0].disambiguation == "British metal / hard rock band"
     assert (plus.title, plus.length_ms, plus.video) == ("Plus Plus", 125400, False)
     (release,) = plus.releases
-    assert (release.title, release.date, release.country) == ("Red and Blue Boxing", "2000-05-15",
-                                                              "GB")  # fmt: skip
+    assert (release.title, release.date, release.country) == (
+        "Red and Blue Boxing",
+        "2000-05-15",
+        "GB",
+    )
     assert (release.release_group_mbid, release.primary_type) == (None, None)
 
 
@@ -513,8 +607,11 @@ def test_unknown_mbid_raises_not_found(client, mocked):
     mocked.get(
         BASE + f"release/{HEXNDEIFL_RELEASE}",
         status=404,
-        json={"error": "Not Found", "help": "For usage, please see: https://musicbrainz.org/development/mmd"},
-    )  # fmt: skip
+        json={
+            "error": "Not Found",
+            "help": "For usage, please see: https://musicbrainz.org/development/mmd",
+        },
+    )
 
     with pytest.raises(NotFoundError) as excinfo:
         client.lookup_release(HEXNDEIFL_RELEASE)
@@ -583,7 +680,9 @@ def test_factory_sends_the_configured_user_agent(external_settings, mocked):
     artist = get_musicbrainz_client().lookup_artist(ED_SHEERAN)
 
     assert artist.name == "Ed Sheeran"
-    assert mocked.calls[0].request.headers["User-Agent"] == "SidetrackTests/0.1 ( tests@example.org )"
+    assert (
+        mocked.calls[0].request.headers["User-Agent"] == "SidetrackTests/0.1 ( tests@example.org )"
+    )
 
 
 def test_factory_without_app_name_names_the_variable(external_settings):

@@ -133,9 +133,19 @@ def test_parse_mbid(value, expected):
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [(100, 100), ("87", 87), (" 36 ", 36), (0, 0), ("abc", None), (None, None), (True, None),
-     (101, None), (-1, None), (99.0, 99)],
-)  # fmt: skip
+    [
+        (100, 100),
+        ("87", 87),
+        (" 36 ", 36),
+        (0, 0),
+        ("abc", None),
+        (None, None),
+        (True, None),
+        (101, None),
+        (-1, None),
+        (99.0, 99),
+    ],
+)
 def test_parse_score_is_lenient(value, expected):
     assert parse_score(value) == expected
 
@@ -171,13 +181,19 @@ def test_parsing_tolerates_sparse_real_world_shapes():
                 {
                     "position": "2",
                     "tracks": [
-                        {"id": "", "number": "B1", "position": 1, "title": "",
-                         "length": None, "recording": {"id": "x", "title": "Untitled"}},
+                        {
+                            "id": "",
+                            "number": "B1",
+                            "position": 1,
+                            "title": "",
+                            "length": None,
+                            "recording": {"id": "x", "title": "Untitled"},
+                        },
                     ],
                 },
             ],
         }
-    )  # fmt: skip
+    )
 
     assert release is not None
     assert release.date is None

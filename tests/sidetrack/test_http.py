@@ -111,8 +111,10 @@ def test_error_text_and_url_redact_secret_params():
 
 def test_redact_helpers():
     url = redact_url(f"https://x.test/?method=m&api_key={KEY}&token=abc123&user=rj")
-    assert KEY not in url and "abc123" not in url
-    assert "user=rj" in url and "method=m" in url
+    assert KEY not in url
+    assert "abc123" not in url
+    assert "user=rj" in url
+    assert "method=m" in url
 
     payload = redact_mapping({"api_key": KEY, "nested": [{"token": "t0k3n!", "name": "ok"}]})
     assert payload == {"api_key": REDACTED, "nested": [{"token": REDACTED, "name": "ok"}]}
@@ -217,7 +219,8 @@ def test_persistent_5xx_ends_in_a_retryable_error_after_the_policy_total():
         with pytest.raises(UnavailableError) as caught:
             http.get_json("things")
 
-    assert caught.value.status == 503 and caught.value.retryable
+    assert caught.value.status == 503
+    assert caught.value.retryable
     assert len(server.requests) == 3
 
 
@@ -274,3 +277,41 @@ def _json(data) -> str:
     import json
 
     return json.dumps(data)
+
+
+def test_errors_survive_pickling_across_worker_processes():
+    import pickle
+
+    error = RateLimitedError("slow down", service="lastfm", status=429, code=29, retryable=True)
+
+    copy = pickle.loads(pickle.dumps(error))
+
+    assert type(copy) is RateLimitedError
+    assert (copy.service, copy.status, copy.code, copy.retryable) == ("lastfm", 429, 29, True)
+    assert str(copy) == str(error)
+
+
+@responses.activate
+def test_a_wait_longer_than_the_cap_surfaces_instead_of_blocking():
+    sleeps: list[float] = []
+    responses.get(
+        BASE + "x", json={}, headers={"X-RateLimit-Remaining": "0", "X-RateLimit-Reset-In": "3600"}
+    )
+    http = make_http(sleep=sleeps.append)
+    http.get_json("x")
+
+    with pytest.raises(RateLimitedError) as caught:
+        http.get_json("x")
+
+    assert caught.value.retryable
+    assert caught.value.retry_after > 3000
+    assert sleeps == []
+    assert len(responses.calls) == 1
+
+
+@responses.activate
+def test_empty_success_body_is_malformed():
+    responses.get(BASE + "x", body="", status=200)
+
+    with pytest.raises(UnavailableError, match="malformed"):
+        make_http().get_json("x")

@@ -111,7 +111,9 @@ def test_a_grant_that_arrives_late_gives_its_slot_up():
             clock.now += 0.3  # a slow round trip to a shared cache
             return super().add(*args, **kwargs)
 
-    limiter = SharedRateLimiter(SlowCache("slow", {}), key="mb", rate=2, sleep=clock.sleep, clock=clock)
+    limiter = SharedRateLimiter(
+        SlowCache("slow", {}), key="mb", rate=2, sleep=clock.sleep, clock=clock
+    )
 
     limiter.acquire()
 

@@ -21,7 +21,9 @@ def test_every_model_is_in_the_admin():
 
 
 @pytest.mark.parametrize(
-    "model", [m for m in apps.get_models() if m._meta.app_label in OUR_APPS], ids=lambda m: m.__name__
+    "model",
+    [m for m in apps.get_models() if m._meta.app_label in OUR_APPS],
+    ids=lambda m: m.__name__,
 )
 def test_admin_changelist_and_search_render(admin_client, model):
     url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
@@ -50,7 +52,8 @@ def test_ensure_admin_creates_a_login_once_and_prints_it():
     username, password = out.getvalue().split("Admin login: ")[1].split()[0:3:2]
 
     user = get_user_model().objects.get(username=username)
-    assert user.is_superuser and user.check_password(password)
+    assert user.is_superuser
+    assert user.check_password(password)
 
     again = StringIO()
     call_command("ensure_admin", stdout=again)

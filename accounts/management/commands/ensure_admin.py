@@ -13,7 +13,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser) -> None:
         parser.add_argument("--username", default="admin")
         parser.add_argument(
-            "--reset", action="store_true", help="Set and print a new password for an existing login."
+            "--reset",
+            action="store_true",
+            help="Set and print a new password for an existing login.",
         )
 
     def handle(self, *args: Any, username: str, reset: bool, **options: Any) -> None:
