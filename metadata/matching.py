@@ -109,7 +109,8 @@ def comparison_key(text: str | None) -> str:
     Names made only of punctuation ("!!!") keep it, or they would all be equal.
     """
     normalized = normalize_text(text)
-    stripped = _SPACES.sub(" ", _NON_WORD.sub(" ", normalized)).strip()
+    # Apostrophes join a word ("don't" is "dont"); other punctuation separates.
+    stripped = _SPACES.sub(" ", _NON_WORD.sub(" ", normalized.replace("'", ""))).strip()
     return stripped or normalized.replace(" ", "")
 
 

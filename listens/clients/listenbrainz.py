@@ -1,7 +1,8 @@
 """ListenBrainz API client: HTTP and parsing only.
 
-Reads a user's listens and playing-now item and queries the MBID mapper
-(``POST metadata/lookup/``). https://listenbrainz.readthedocs.io/en/latest/users/api/
+Reads a user's listens and playing-now item (the MBID mapper, a metadata
+lookup, lives in ``metadata.clients.mbid_mapper``).
+https://listenbrainz.readthedocs.io/en/latest/users/api/
 
 Malformed listens never raise: a listen is kept as long as it has a usable
 integer ``listened_at`` (missing names become ``""``); anything else lands in
@@ -11,7 +12,7 @@ integer ``listened_at`` (missing names become ``""``); anything else lands in
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -26,11 +27,6 @@ SERVICE = "listenbrainz"
 # listenbrainz/webserver/views/api_tools.py MAX_ITEMS_PER_GET (raised from 100 to 1000
 # by listenbrainz-server PR #2572).
 MAX_ITEMS_PER_GET = 1000
-# listenbrainz/webserver/views/metadata_api.py: a bulk lookup holds at most 50
-# recordings, and each one's artist + recording + release names at most 250
-# characters *in total*; one bad item gets the whole batch refused with a 400.
-MAX_LOOKUPS_PER_POST = 50
-MAX_MAPPING_QUERY_LENGTH = 250
 
 
 class MalformedListenError(ValueError):
@@ -97,16 +93,6 @@ class NowPlaying:
     raw: dict[str, Any]
 
 
-@dataclass(frozen=True)
-class MapperMatch:
-    recording_mbid: str
-    recording_name: str | None
-    artist_credit_name: str | None
-    artist_mbids: tuple[str, ...]
-    release_mbid: str | None
-    release_name: str | None
-
-
 class ListenBrainzClient:
     """ListenBrainz client over one :class:`ServiceHttp` session."""
 
@@ -170,30 +156,6 @@ class ListenBrainzClient:
             f"user/{quote(user, safe='')}/playing-now", check_body=_require_payload
         )
         return parse_playing_now(response.data)
-
-    def lookup_recordings(
-        self, items: Sequence[tuple[str, str, str | None]]
-    ) -> list[MapperMatch | None]:
-        """Ask the MBID mapper about ``(artist_name, recording_name, release_name)`` triples.
-
-        The answer is aligned with ``items``; ``None`` where nothing matched or the
-        item could not be asked (empty artist or recording name). Fuzzy matches
-        can be wrong: compare before trusting.
-        """
-        results: list[MapperMatch | None] = [None] * len(items)
-        queries: list[tuple[int, dict[str, str]]] = []
-        for position, (artist_name, recording_name, release_name) in enumerate(items):
-            query = _mapper_query(artist_name, recording_name, release_name)
-            if query is not None:
-                queries.append((position, query))
-        for start in range(0, len(queries), MAX_LOOKUPS_PER_POST):
-            batch = queries[start : start + MAX_LOOKUPS_PER_POST]
-            response = self.http.post_json(
-                "metadata/lookup/", {"recordings": [query for _, query in batch]}
-            )
-            for index, match in enumerate(parse_lookup_response(response.data, len(batch))):
-                results[batch[index][0]] = match
-        return results
 
 
 def _require_payload(data: Any, response: requests.Response) -> None:
@@ -309,55 +271,6 @@ def parse_playing_now(data: Any) -> NowPlaying | None:
                 raw=dict(item),
             )
     return None
-
-
-def parse_lookup_response(data: Any, size: int) -> list[MapperMatch | None]:
-    """Align a ``POST metadata/lookup/`` answer with the ``size`` recordings sent.
-
-    The server answers a list of ``{index, *_arg, recording_mbid?, ...}`` in request
-    order; ``{}`` (the GET endpoint's "no match") or missing entries mean no match.
-    """
-    results: list[MapperMatch | None] = [None] * size
-    if not isinstance(data, list):
-        return results
-    for position, entry in enumerate(data):
-        if not isinstance(entry, Mapping):
-            continue
-        index = _int(entry.get("index"))
-        index = index if index is not None and 0 <= index < size else position
-        if index < size:
-            results[index] = parse_mapper_match(entry)
-    return results
-
-
-def parse_mapper_match(data: Any) -> MapperMatch | None:
-    if not isinstance(data, Mapping) or not _str(data.get("recording_mbid")):
-        return None
-    return MapperMatch(
-        recording_mbid=_str(data.get("recording_mbid")),
-        recording_name=_str(data.get("recording_name")) or None,
-        artist_credit_name=_str(data.get("artist_credit_name")) or None,
-        artist_mbids=tuple(m for m in map(_str, _list(data.get("artist_mbids"))) if m),
-        release_mbid=_str(data.get("release_mbid")) or None,
-        release_name=_str(data.get("release_name")) or None,
-    )
-
-
-def _mapper_query(artist: Any, recording: Any, release: Any) -> dict[str, str] | None:
-    """Fit one lookup into the server's limits, or None if it can't be asked."""
-    artist, recording, release = _str(artist), _str(recording), _str(release)
-    if not artist or not recording:
-        return None
-    limit = MAX_MAPPING_QUERY_LENGTH
-    if len(artist) + len(recording) > limit:
-        # Give each name at least half the budget, and any unused share to the other.
-        artist = artist[: max(limit - len(recording), limit // 2)]
-        recording = recording[: limit - len(artist)]
-    query = {"artist_name": artist, "recording_name": recording}
-    # The release only narrows the match; a truncated one would just miss it.
-    if release and len(artist) + len(recording) + len(release) <= limit:
-        query["release_name"] = release
-    return query
 
 
 def _timestamp(value: Any) -> datetime | None:
