@@ -145,8 +145,13 @@ def parse_title(title: str | None) -> TitleParts:
     return TitleParts(base=base, featured=tuple(featured), live=live, key=comparison_key(base))
 
 
+def album_base(title: str | None) -> str:
+    """An album title without edition noise ("(Deluxe Edition)", "[Remastered]")."""
+    return (_BRACKETED_EDITION.sub("", title or "").strip() or title or "").strip()
+
+
 def album_key(title: str | None) -> str:
-    return comparison_key(_BRACKETED_EDITION.sub("", title or "") or title)
+    return comparison_key(album_base(title))
 
 
 def split_featured_artist(name: str | None) -> tuple[str, tuple[str, ...]]:

@@ -144,9 +144,14 @@ class Recording(models.Model):
         blank=True,
         help_text="Digest of the normalized artist and title; set only while there is no MBID.",
     )
+    # As first reported, for unresolved rows: album context and curators use them.
+    album_name = models.CharField(max_length=1000, blank=True)
     resolution_attempts = models.PositiveIntegerField(default=0)
     last_attempt_at = models.DateTimeField(null=True, blank=True)
-    last_error = models.TextField(blank=True)
+    next_attempt_at = models.DateTimeField(
+        null=True, blank=True, help_text="Unresolved rows are retried from then on."
+    )
+    last_error = models.TextField(blank=True, help_text="Why the last attempt found nothing.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -165,7 +170,7 @@ class Recording(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["status", "last_attempt_at"], name="recording_retry_queue"),
+            models.Index(fields=["status", "next_attempt_at"], name="recording_retry_queue"),
         ]
 
     def __str__(self) -> str:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from django.conf import settings
 
+from metadata.clients.mbid_mapper import MbidMapperClient
 from metadata.clients.musicbrainz import MusicBrainzClient
 from sidetrack.config import (
     http_retry_policy,
     http_timeout,
     musicbrainz_rate_limiter,
     require_setting,
+    sidetrack_user_agent,
 )
 
 
@@ -25,4 +27,16 @@ def get_musicbrainz_client() -> MusicBrainzClient:
         timeout=http_timeout(),
         retry=http_retry_policy(),
         rate_limiter=musicbrainz_rate_limiter(),
+    )
+
+
+def get_mbid_mapper_client() -> MbidMapperClient:
+    """ListenBrainz's MBID mapper; needs no key. Identifies as the ListenBrainz
+    User-Agent when set, else as Sidetrack's MusicBrainz app name."""
+    user_agent = (settings.LISTENBRAINZ_USER_AGENT or "").strip() or sidetrack_user_agent()
+    return MbidMapperClient(
+        base_url=settings.MBID_MAPPER_BASE_URL,
+        user_agent=user_agent,
+        timeout=http_timeout(),
+        retry=http_retry_policy(),
     )

@@ -2,15 +2,39 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import uuid
+from collections.abc import Sequence
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
-from metadata.matching import text_key_digest
-from metadata.models import Recording, RecordingAlias
+from metadata.clients import musicbrainz as mb
+from metadata.matching import (
+    AlbumCandidate,
+    AlbumChoice,
+    ReleaseOption,
+    choose_preferred_release,
+    rank_album_candidates,
+    text_key_digest,
+)
+from metadata.models import (
+    Artist,
+    ArtistCredit,
+    ArtistCreditName,
+    Recording,
+    RecordingAlias,
+    Release,
+    ReleaseGroup,
+    Track,
+)
+from metadata.providers import get_musicbrainz_client
 
 
-def get_or_create_recording_for_text(*, artist_name: str, track_name: str) -> Recording:
+def get_or_create_recording_for_text(
+    *, artist_name: str, track_name: str, album_name: str = "", duration_ms: int | None = None
+) -> Recording:
     """The recording that listens reported as (artist, title) belong to.
 
     A text decided before (alias) maps to that recording; otherwise to the one
@@ -31,6 +55,8 @@ def get_or_create_recording_for_text(*, artist_name: str, track_name: str) -> Re
                 status=Recording.Status.UNRESOLVED,
                 title=track_name[:1000],
                 artist_name=artist_name[:2000],
+                album_name=(album_name or "")[:1000],
+                length_ms=duration_ms if duration_ms and duration_ms > 0 else None,
             )
     except IntegrityError:
         return Recording.objects.get(unresolved_key=key)
@@ -61,6 +87,10 @@ def assign_recording_mbid(
     mbid: str | uuid.UUID,
     decided_by: str = RecordingAlias.DecidedBy.RESOLVER,
     curator_id: int | None = None,
+    title: str | None = None,
+    length_ms: int | None = None,
+    credit: ArtistCredit | None = None,
+    artist_name: str | None = None,
 ) -> Recording:
     """Resolve an unresolved recording to ``mbid``.
 
@@ -71,16 +101,27 @@ def assign_recording_mbid(
     mbid = uuid.UUID(str(mbid))
     recording = Recording.objects.select_for_update().get(pk=recording.pk)
     text_key = recording.unresolved_key
+    reported = (recording.artist_name, recording.title)
     target = Recording.objects.select_for_update().filter(mbid=mbid).first()
     if target is None:
         recording.mbid = mbid
         recording.status = Recording.Status.RESOLVED
         recording.unresolved_key = None
         recording.last_error = ""
-        recording.save()
+        recording.next_attempt_at = None
         target = recording
     elif target.pk != recording.pk:
         target = merge_recordings(source=recording, target=target)
+    # MusicBrainz's names replace the reported text once we know them.
+    if title:
+        target.title = title[:1000]
+    if length_ms:
+        target.length_ms = length_ms
+    if credit is not None:
+        target.artist_credit, target.artist_name = credit, credit.name[:2000]
+    elif artist_name:
+        target.artist_name = artist_name[:2000]
+    target.save()
     if text_key:
         RecordingAlias.objects.update_or_create(
             text_key=text_key,
@@ -88,8 +129,215 @@ def assign_recording_mbid(
                 "recording": target,
                 "decided_by": decided_by,
                 "curator_id": curator_id,
-                "artist_name": recording.artist_name,
-                "track_name": recording.title,
+                "artist_name": reported[0],
+                "track_name": reported[1],
             },
         )
     return target
+
+
+# --- Storing what MusicBrainz returns ----------------------------------------------
+
+
+def store_artist(artist: mb.Artist | mb.ArtistCreditPart) -> Artist:
+    """Upsert an artist from a search/lookup result or an artist-credit part."""
+    if isinstance(artist, mb.ArtistCreditPart):
+        fields = {"name": artist.artist_name, "sort_name": artist.artist_sort_name or ""}
+        fields["disambiguation"] = artist.disambiguation or ""
+        mbid = artist.artist_mbid
+    else:
+        fields = {
+            "name": artist.name,
+            "sort_name": artist.sort_name or "",
+            "disambiguation": artist.disambiguation or "",
+            "type": artist.type or "",
+            "country": artist.country or "",
+        }
+        mbid = artist.mbid
+    stored, _ = Artist.objects.update_or_create(mbid=mbid, defaults=fields)
+    return stored
+
+
+def store_artist_credit(parts: Sequence[mb.ArtistCreditPart]) -> ArtistCredit | None:
+    """The shared ``ArtistCredit`` row for these parts, created with its artists."""
+    usable = [p for p in parts if p.artist_mbid]
+    if not usable:
+        return None
+    key = hashlib.sha256(
+        json.dumps([[p.artist_mbid, p.credited_name, p.join_phrase] for p in usable]).encode()
+    ).hexdigest()
+    credit = ArtistCredit.objects.filter(key=key).first()
+    if credit is not None:
+        return credit
+    with transaction.atomic():
+        credit, created = ArtistCredit.objects.get_or_create(
+            key=key, defaults={"name": mb.render_artist_credit(usable)[:2000]}
+        )
+        if created:
+            for position, part in enumerate(usable):
+                ArtistCreditName.objects.create(
+                    credit=credit,
+                    position=position,
+                    artist=store_artist(part),
+                    name=part.credited_name[:1000],
+                    join_phrase=part.join_phrase[:100],
+                )
+    return credit
+
+
+def store_recording(
+    *, mbid: str, title: str, length_ms: int | None, credit: ArtistCredit | None, **extra: str
+) -> Recording:
+    """Upsert a resolved recording by MBID."""
+    fields = {"title": title[:1000], "length_ms": length_ms, **extra}
+    if credit is not None:
+        fields |= {"artist_credit": credit, "artist_name": credit.name}
+    recording, created = Recording.objects.get_or_create(
+        mbid=mbid, defaults={**fields, "status": Recording.Status.RESOLVED}
+    )
+    if not created:
+        changed = {k: v for k, v in fields.items() if getattr(recording, k) != v}
+        if changed:
+            Recording.objects.filter(pk=recording.pk).update(**changed)
+            for name, value in changed.items():
+                setattr(recording, name, value)
+    return recording
+
+
+@transaction.atomic
+def store_release_group(
+    group: mb.ReleaseGroup, releases: Sequence[mb.Release], *, country: str | None = None
+) -> ReleaseGroup:
+    """Store a release group, all its releases and the preferred release's tracklist."""
+    stored_group, _ = ReleaseGroup.objects.update_or_create(
+        mbid=group.mbid,
+        defaults={
+            "title": group.title[:1000],
+            "artist_credit": store_artist_credit(group.artist_credit),
+            "primary_type": group.primary_type or "",
+            "secondary_types": list(group.secondary_types),
+            "first_release_date": group.first_release_date or "",
+            "disambiguation": group.disambiguation or "",
+        },
+    )
+    stored_releases = {}
+    for release in releases:
+        stored_releases[release.mbid], _ = Release.objects.update_or_create(
+            mbid=release.mbid,
+            defaults={
+                "release_group": stored_group,
+                "title": release.title[:1000],
+                "artist_credit": store_artist_credit(release.artist_credit),
+                "date": release.date or "",
+                "country": release.country or "",
+                "status": release.status or "",
+                "barcode": release.barcode or "",
+            },
+        )
+    preferred_mbid = choose_preferred_release(
+        [ReleaseOption(r.mbid, r.date, r.country, r.status) for r in releases], country=country
+    )
+    if preferred_mbid is not None:
+        preferred = next(r for r in releases if r.mbid == preferred_mbid)
+        store_tracklist(stored_releases[preferred_mbid], preferred)
+        stored_group.preferred_release = stored_releases[preferred_mbid]
+        stored_group.save(update_fields=["preferred_release", "updated_at"])
+    return stored_group
+
+
+def store_tracklist(release: Release, data: mb.Release) -> None:
+    kept = []
+    for medium_index, medium in enumerate(data.media, start=1):
+        medium_position = medium.position or medium_index
+        for track_index, track in enumerate(medium.tracks, start=1):
+            if not track.recording_mbid:
+                continue
+            recording = store_recording(
+                mbid=track.recording_mbid,
+                title=track.recording_title or track.title,
+                length_ms=track.recording_length_ms or track.length_ms,
+                credit=store_artist_credit(track.artist_credit) or release.artist_credit,
+            )
+            position = track.position or track_index
+            stored, _ = Track.objects.update_or_create(
+                release=release,
+                medium_position=medium_position,
+                position=position,
+                defaults={
+                    "mbid": track.mbid,
+                    "recording": recording,
+                    "medium_format": medium.format or "",
+                    "number": (track.number or str(position))[:20],
+                    "title": track.title[:1000],
+                    "length_ms": track.length_ms,
+                },
+            )
+            kept.append(stored.pk)
+    release.tracks.exclude(pk__in=kept).delete()
+    release.tracklist_fetched_at = timezone.now()
+    release.save(update_fields=["tracklist_fetched_at", "updated_at"])
+
+
+# --- Albums for club nominations ------------------------------------------------------
+
+
+def album_candidate(group: mb.ReleaseGroup) -> AlbumCandidate:
+    return AlbumCandidate(
+        mbid=group.mbid,
+        title=group.title,
+        credit_display=mb.render_artist_credit(group.artist_credit),
+        credited_names=credited_names(group.artist_credit),
+        primary_type=group.primary_type,
+        secondary_types=tuple(group.secondary_types),
+        first_release_date=group.first_release_date,
+        score=group.score,
+    )
+
+
+def credited_names(parts: Sequence[mb.ArtistCreditPart]) -> tuple[str, ...]:
+    names = []
+    for part in parts:
+        names.extend(n for n in (part.artist_name, part.credited_name) if n)
+    return tuple(names)
+
+
+def search_albums(
+    *,
+    artist_name: str,
+    album_title: str,
+    year: int | None = None,
+    client: mb.MusicBrainzClient | None = None,
+) -> AlbumChoice:
+    """Ranked release-group candidates for a nomination, and whether the top one is
+    a confident choice or the user should pick."""
+    client = client or get_musicbrainz_client()
+    page = client.search_release_groups(artist_name, album_title, year=year, limit=25)
+    candidates = [album_candidate(group) for group in page.items]
+    if year is not None and not page.items:
+        # The year may be wrong or missing upstream: rank without it rather than fail.
+        page = client.search_release_groups(artist_name, album_title, limit=25)
+        candidates = [album_candidate(group) for group in page.items]
+    return rank_album_candidates(artist_name, album_title, candidates, year=year)
+
+
+def import_release_group(
+    *, mbid: str, country: str | None = None, client: mb.MusicBrainzClient | None = None
+) -> ReleaseGroup:
+    """Fetch and store a release group, all its releases and the preferred release's
+    tracklist. Idempotent: a re-import updates what changed."""
+    client = client or get_musicbrainz_client()
+    group = client.lookup_release_group(mbid)
+    # HTTP outside the transaction; one transaction for the writes.
+    releases = client.browse_releases(group.mbid)
+    return store_release_group(group, releases, country=country)
+
+
+def search_artists(*, name: str, client: mb.MusicBrainzClient | None = None) -> list[Artist]:
+    """Search MusicBrainz for artists and store what came back, best match first."""
+    client = client or get_musicbrainz_client()
+    return [store_artist(artist) for artist in client.search_artists(name, limit=25).items]
+
+
+def lookup_artist(*, mbid: str, client: mb.MusicBrainzClient | None = None) -> Artist:
+    client = client or get_musicbrainz_client()
+    return store_artist(client.lookup_artist(mbid))

@@ -167,6 +167,10 @@ LASTFM_BASE_URL = env.str("LASTFM_BASE_URL", default="https://ws.audioscrobbler.
 LISTENBRAINZ_USER_AGENT = env.str("LISTENBRAINZ_USER_AGENT", default="")
 LISTENBRAINZ_BASE_URL = env.str("LISTENBRAINZ_BASE_URL", default="https://api.listenbrainz.org/1/")
 
+# ListenBrainz's public MBID mapper as the cheap first resolution tier.
+MBID_MAPPER_ENABLED = env.bool("MBID_MAPPER_ENABLED", default=True)
+MBID_MAPPER_BASE_URL = env.str("MBID_MAPPER_BASE_URL", default="") or LISTENBRAINZ_BASE_URL
+
 # Connect and read timeouts (seconds) and retries for every external call.
 HTTP_CONNECT_TIMEOUT = env.float("HTTP_CONNECT_TIMEOUT", default=5.0)
 HTTP_READ_TIMEOUT = env.float("HTTP_READ_TIMEOUT", default=30.0)

@@ -73,6 +73,9 @@ class Track:
     recording_mbid: str | None
     recording_title: str | None
     recording_length_ms: int | None
+    # The track's own credit (a compilation's tracks differ from the release's);
+    # empty when MusicBrainz sent none.
+    artist_credit: tuple[ArtistCreditPart, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,6 +289,9 @@ def parse_track(data: Any) -> Track:
         recording_mbid=parse_mbid(recording.get("id")),
         recording_title=_text(recording.get("title")),
         recording_length_ms=_length(recording.get("length")),
+        artist_credit=parse_artist_credit(
+            data.get("artist-credit") or recording.get("artist-credit")
+        ),
     )
 
 
