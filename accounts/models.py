@@ -34,6 +34,11 @@ class ExternalAccount(models.Model):
     last_error_at = models.DateTimeField(null=True, blank=True)
     last_ingest_started_at = models.DateTimeField(null=True, blank=True)
     last_ingest_finished_at = models.DateTimeField(null=True, blank=True)
+    # One ingest per account at a time across every worker and host: a claim
+    # with an expiry that a running ingest renews after each page, so a killed
+    # worker's claim lapses on its own.
+    ingest_claimed_until = models.DateTimeField(null=True, blank=True)
+    ingest_claim_token = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -5,7 +5,7 @@ import json
 from django.contrib import admin
 from django.utils.html import format_html
 
-from listens.models import IngestRun, ListenEvent
+from listens.models import IngestRun, ListenEvent, TasteSnapshot
 
 
 @admin.register(ListenEvent)
@@ -71,6 +71,22 @@ class IngestRunAdmin(admin.ModelAdmin):
     search_fields = ("account__external_username", "account__user__username", "error_message")
     list_select_related = ("account__user",)
     readonly_fields = [f.name for f in IngestRun._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+
+@admin.register(TasteSnapshot)
+class TasteSnapshotAdmin(admin.ModelAdmin):
+    list_display = ("account", "kind", "period", "taken_at", "item_count")
+    list_filter = ("kind", "period")
+    search_fields = ("account__external_username", "account__user__username")
+    list_select_related = ("account__user",)
+    readonly_fields = [f.name for f in TasteSnapshot._meta.fields]
+
+    @admin.display(description="items")
+    def item_count(self, obj: TasteSnapshot) -> int:
+        return len(obj.items or [])
 
     def has_add_permission(self, request) -> bool:
         return False

@@ -77,3 +77,35 @@ class IngestRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account} {self.started_at:%Y-%m-%d %H:%M} {self.status}"
+
+
+class TasteSnapshot(models.Model):
+    """A Last.fm top-artists or top-albums chart for one period, as fetched."""
+
+    class Kind(models.TextChoices):
+        ARTISTS = "artists", "Top artists"
+        ALBUMS = "albums", "Top albums"
+
+    class Period(models.TextChoices):
+        OVERALL = "overall", "Overall"
+        WEEK = "7day", "Last 7 days"
+        MONTH = "1month", "Last month"
+        QUARTER = "3month", "Last 3 months"
+        HALF_YEAR = "6month", "Last 6 months"
+        YEAR = "12month", "Last 12 months"
+
+    account = models.ForeignKey(
+        ExternalAccount, on_delete=models.CASCADE, related_name="taste_snapshots"
+    )
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    period = models.CharField(max_length=10, choices=Period.choices, default=Period.OVERALL)
+    taken_at = models.DateTimeField(auto_now_add=True)
+    # [{rank, name, artist_name?, mbid, playcount}] in chart order.
+    items = models.JSONField(default=list)
+
+    class Meta:
+        ordering = ["-taken_at"]
+        indexes = [models.Index(fields=["account", "kind", "period", "-taken_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.account} {self.get_kind_display()} ({self.period}) {self.taken_at:%Y-%m-%d}"

@@ -386,7 +386,9 @@ def rank_album_candidates(
     if not ranked:
         return AlbumChoice((), False, "no candidates")
     top = ranked[0]
-    if not (top.artist_match and top.title_exact and top.year_match is not False):
+    if top.artist_match and top.title_exact and top.year_match is False:
+        return AlbumChoice(tuple(ranked), False, f"no match from {year}: ask the user")
+    if not (top.artist_match and top.title_exact):
         return AlbumChoice(tuple(ranked), False, "no exact title and artist match: ask the user")
     rivals = [
         r

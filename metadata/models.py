@@ -146,6 +146,8 @@ class Recording(models.Model):
     )
     # As first reported, for unresolved rows: album context and curators use them.
     album_name = models.CharField(max_length=1000, blank=True)
+    # The first MBID a source attached to this text: checked before any search.
+    hint_mbid = models.UUIDField(null=True, blank=True, verbose_name="source MBID hint")
     resolution_attempts = models.PositiveIntegerField(default=0)
     last_attempt_at = models.DateTimeField(null=True, blank=True)
     next_attempt_at = models.DateTimeField(

@@ -162,14 +162,18 @@ class TrackResolver:
 
     # Tier 1: hints from the source
 
-    def verify_hints(self, track: TrackText, hints: Sequence[Hint]) -> Resolution | None:
+    def verify_hints(
+        self, track: TrackText, hints: Sequence[Hint], *, allow_lookup: bool = True
+    ) -> Resolution | None:
+        """The first hint that agrees with the text. Without ``allow_lookup`` only
+        known rows and ListenBrainz mappings are consulted: no request at all."""
         for hint in hints:
-            resolution = self._verify_hint(track, hint)
+            resolution = self._verify_hint(track, hint, allow_lookup)
             if resolution is not None:
                 return resolution
         return None
 
-    def _verify_hint(self, track: TrackText, hint: Hint) -> Resolution | None:
+    def _verify_hint(self, track: TrackText, hint: Hint, allow_lookup: bool) -> Resolution | None:
         mbid = mb.parse_mbid(hint.mbid)
         if mbid is None:
             return None
@@ -198,6 +202,8 @@ class TrackResolver:
                     title=hint.mapped_title,
                     artist_name=hint.mapped_artist,
                 )
+            return None
+        if not allow_lookup:
             return None
         try:
             recording = self.musicbrainz.lookup_recording(mbid)
@@ -566,6 +572,18 @@ def resolve_unresolved(
                 if on_progress:
                     on_progress(1)
             return not summary.stopped_early
+
+    # Hints a source attached: verified by a known row or one lookup.
+    for recording in [r for r in recordings if r.hint_mbid]:
+
+        def by_hint(recording: Recording = recording) -> None:
+            hint = Hint(str(recording.hint_mbid))
+            resolution = resolver.verify_hints(text(recording), [hint])
+            if resolution is not None:
+                settle(recording, resolution)
+
+        if not guarded(by_hint, [recording]):
+            return summary
 
     # Album context.
     albums: dict[tuple[str, str], list[Recording]] = defaultdict(list)

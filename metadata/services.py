@@ -5,7 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -33,7 +34,12 @@ from metadata.providers import get_musicbrainz_client
 
 
 def get_or_create_recording_for_text(
-    *, artist_name: str, track_name: str, album_name: str = "", duration_ms: int | None = None
+    *,
+    artist_name: str,
+    track_name: str,
+    album_name: str = "",
+    duration_ms: int | None = None,
+    hint_mbid: str | None = None,
 ) -> Recording:
     """The recording that listens reported as (artist, title) belong to.
 
@@ -57,6 +63,7 @@ def get_or_create_recording_for_text(
                 artist_name=artist_name[:2000],
                 album_name=(album_name or "")[:1000],
                 length_ms=duration_ms if duration_ms and duration_ms > 0 else None,
+                hint_mbid=hint_mbid or None,
             )
     except IntegrityError:
         return Recording.objects.get(unresolved_key=key)
@@ -246,7 +253,9 @@ def store_release_group(
 
 
 def store_tracklist(release: Release, data: mb.Release) -> None:
-    kept = []
+    """Replace the release's stored tracklist with ``data``'s (nothing points at
+    Track rows, and renumbered tracks would collide with their old positions)."""
+    tracks = []
     for medium_index, medium in enumerate(data.media, start=1):
         medium_position = medium.position or medium_index
         for track_index, track in enumerate(medium.tracks, start=1):
@@ -259,23 +268,24 @@ def store_tracklist(release: Release, data: mb.Release) -> None:
                 credit=store_artist_credit(track.artist_credit) or release.artist_credit,
             )
             position = track.position or track_index
-            stored, _ = Track.objects.update_or_create(
-                release=release,
-                medium_position=medium_position,
-                position=position,
-                defaults={
-                    "mbid": track.mbid,
-                    "recording": recording,
-                    "medium_format": medium.format or "",
-                    "number": (track.number or str(position))[:20],
-                    "title": track.title[:1000],
-                    "length_ms": track.length_ms,
-                },
+            tracks.append(
+                Track(
+                    release=release,
+                    mbid=track.mbid,
+                    recording=recording,
+                    medium_position=medium_position,
+                    medium_format=medium.format or "",
+                    position=position,
+                    number=(track.number or str(position))[:20],
+                    title=track.title[:1000],
+                    length_ms=track.length_ms,
+                )
             )
-            kept.append(stored.pk)
-    release.tracks.exclude(pk__in=kept).delete()
-    release.tracklist_fetched_at = timezone.now()
-    release.save(update_fields=["tracklist_fetched_at", "updated_at"])
+    with transaction.atomic():
+        release.tracks.all().delete()
+        Track.objects.bulk_create(tracks)
+        release.tracklist_fetched_at = timezone.now()
+        release.save(update_fields=["tracklist_fetched_at", "updated_at"])
 
 
 # --- Albums for club nominations ------------------------------------------------------
@@ -341,3 +351,52 @@ def search_artists(*, name: str, client: mb.MusicBrainzClient | None = None) -> 
 def lookup_artist(*, mbid: str, client: mb.MusicBrainzClient | None = None) -> Artist:
     client = client or get_musicbrainz_client()
     return store_artist(client.lookup_artist(mbid))
+
+
+@dataclass(frozen=True)
+class ReportedTrack:
+    artist_name: str
+    track_name: str
+    album_name: str = ""
+    duration_ms: int | None = None
+    hint_mbid: str | None = None
+
+    @property
+    def key(self) -> str:
+        return text_key_digest(self.artist_name, self.track_name)
+
+
+def recordings_for_tracks(tracks: Iterable[ReportedTrack]) -> dict[str, Recording]:
+    """Text key → recording for a batch of reported tracks, in a few queries:
+    decided texts through their alias, the rest through their unresolved row,
+    created for texts never seen (safe against concurrent creators)."""
+    first_seen: dict[str, ReportedTrack] = {}
+    for track in tracks:
+        first_seen.setdefault(track.key, track)
+    found: dict[str, Recording] = {
+        alias.text_key: alias.recording
+        for alias in RecordingAlias.objects.filter(text_key__in=first_seen).select_related(
+            "recording"
+        )
+    }
+    missing = [key for key in first_seen if key not in found]
+    found |= {r.unresolved_key: r for r in Recording.objects.filter(unresolved_key__in=missing)}
+    missing = [key for key in first_seen if key not in found]
+    if missing:
+        Recording.objects.bulk_create(
+            [
+                Recording(
+                    unresolved_key=key,
+                    status=Recording.Status.UNRESOLVED,
+                    title=first_seen[key].track_name[:1000],
+                    artist_name=first_seen[key].artist_name[:2000],
+                    album_name=(first_seen[key].album_name or "")[:1000],
+                    length_ms=first_seen[key].duration_ms or None,
+                    hint_mbid=first_seen[key].hint_mbid,
+                )
+                for key in missing
+            ],
+            ignore_conflicts=True,
+        )
+        found |= {r.unresolved_key: r for r in Recording.objects.filter(unresolved_key__in=missing)}
+    return found

@@ -171,6 +171,12 @@ LISTENBRAINZ_BASE_URL = env.str("LISTENBRAINZ_BASE_URL", default="https://api.li
 MBID_MAPPER_ENABLED = env.bool("MBID_MAPPER_ENABLED", default=True)
 MBID_MAPPER_BASE_URL = env.str("MBID_MAPPER_BASE_URL", default="") or LISTENBRAINZ_BASE_URL
 
+# Ingest: how long a worker's claim on an account lasts without renewal (it is
+# renewed after every page), and how close in time two sources' copies of one
+# listen must be to count as a cross-source duplicate.
+INGEST_CLAIM_SECONDS = env.int("INGEST_CLAIM_SECONDS", default=300)
+CROSS_SOURCE_DUPLICATE_WINDOW_SECONDS = env.int("CROSS_SOURCE_DUPLICATE_WINDOW_SECONDS", default=60)
+
 # Connect and read timeouts (seconds) and retries for every external call.
 HTTP_CONNECT_TIMEOUT = env.float("HTTP_CONNECT_TIMEOUT", default=5.0)
 HTTP_READ_TIMEOUT = env.float("HTTP_READ_TIMEOUT", default=30.0)

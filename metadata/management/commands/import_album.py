@@ -25,7 +25,9 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        artist, album, year = options["artist"], options["album"], options["year"]
+        artist, album, year = options["artist"].strip(), options["album"].strip(), options["year"]
+        if not artist or not album:
+            raise CommandError("--artist and --album must not be blank.")
         try:
             choice = search_albums(artist_name=artist, album_title=album, year=year)
         except ExternalApiError as error:

@@ -1,0 +1,546 @@
+"""Listen ingest: every scrobble stored exactly once, whatever the network does.
+
+Invariants (each has a test):
+- The account's cursor (``last_ingested_ts`` = every listen at or before it is
+  stored) moves in the same transaction as the page that justifies it, so a
+  crash anywhere loses nothing: the next run starts from the cursor.
+- A unique constraint on (account, listened_at, track text) makes re-fetching
+  harmless: ``bulk_create(ignore_conflicts=True)`` skips what is stored.
+- Last.fm runs are bounded by ``to`` = run start and walk pages oldest first
+  (as ListenBrainz's own importer does), so arrivals during paging are left
+  for the next run and the cursor can advance after every page.
+- ListenBrainz pages oldest first with ``min_ts`` (exclusive); the next page
+  starts one second *before* the newest listen seen, so listens sharing that
+  second across a page boundary are all kept.
+- One ingest per account at a time, across hosts: an expiring claim on the
+  account row (renewed every page), plus the constraint as the last word.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.exceptions import ImproperlyConfigured
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts.models import ExternalAccount, ListenSource
+from listens.clients.lastfm import LastfmClient, LastfmTrack
+from listens.clients.listenbrainz import LBListen, ListenBrainzClient
+from listens.models import IngestRun, ListenEvent, TasteSnapshot
+from listens.providers import get_lastfm_client, get_listenbrainz_client
+from metadata.clients.musicbrainz import parse_mbid
+from metadata.matching import TrackText, text_key_digest
+from metadata.models import Recording
+from metadata.resolution import Hint, TrackResolver, apply_resolution
+from metadata.services import ReportedTrack, recordings_for_tracks
+from sidetrack.http import ExternalApiError, redact_mapping
+
+logger = logging.getLogger(__name__)
+
+LASTFM_PAGE_SIZE = 200
+LISTENBRAINZ_PAGE_SIZE = 1000
+
+
+class IngestAlreadyRunning(Exception):
+    """Another worker holds this account's ingest claim."""
+
+
+# --- What a source reported, in one shape --------------------------------------------
+
+
+@dataclass(frozen=True)
+class IncomingListen:
+    listened_at: datetime
+    track_name: str
+    artist_name: str
+    album_name: str
+    duration_ms: int | None
+    hints: tuple[Hint, ...]
+    raw: dict[str, Any]
+
+    @property
+    def reported(self) -> ReportedTrack:
+        mbid = next((h.mbid for h in self.hints), None)
+        return ReportedTrack(
+            self.artist_name, self.track_name, self.album_name, self.duration_ms, mbid
+        )
+
+
+def _clean(text: str | None, limit: int = 5000) -> str:
+    # PostgreSQL refuses NUL in text and JSON; nothing else needs scrubbing.
+    return (text or "").replace("\x00", "").strip()[:limit]
+
+
+def _clean_payload(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {_clean_payload(str(k)): _clean_payload(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clean_payload(v) for v in value]
+    return value
+
+
+def _positive(value: int | None) -> int | None:
+    return value if isinstance(value, int) and 0 < value < 2**31 else None
+
+
+def incoming_from_lastfm(track: LastfmTrack) -> IncomingListen:
+    mbid = parse_mbid(track.track_mbid)
+    return IncomingListen(
+        listened_at=track.listened_at,
+        track_name=_clean(track.track_name),
+        artist_name=_clean(track.artist_name),
+        album_name=_clean(track.album_name),
+        duration_ms=None,
+        hints=(Hint(mbid),) if mbid else (),
+        raw=_clean_payload(redact_mapping(track.raw)),
+    )
+
+
+def incoming_from_listenbrainz(listen: LBListen) -> IncomingListen:
+    hints = []
+    submitted = parse_mbid(listen.source_recording_mbid)
+    if submitted:
+        hints.append(Hint(submitted))
+    mapping = listen.mapping
+    mapped = parse_mbid(mapping.recording_mbid) if mapping else None
+    if mapping and mapped:
+        hints.append(Hint(mapped, mapping.recording_name, mapping.artist_credit))
+    return IncomingListen(
+        listened_at=listen.listened_at,
+        track_name=_clean(listen.track_name),
+        artist_name=_clean(listen.artist_name),
+        album_name=_clean(listen.release_name),
+        duration_ms=_positive(listen.duration_ms),
+        hints=tuple(hints),
+        raw=_clean_payload(redact_mapping(listen.raw)),
+    )
+
+
+# --- Paging through a source ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FetchedPage:
+    listens: list[IncomingListen]
+    # Every listen at or before this second is on this page or an earlier one.
+    safe_cursor: int | None
+    malformed: int = 0
+
+
+def _ts(moment: datetime) -> int:
+    return int(moment.timestamp())
+
+
+def lastfm_pages(
+    client: LastfmClient, username: str, *, cursor: int | None, run_start: int
+) -> Iterator[FetchedPage]:
+    """Pages from ``cursor`` to ``run_start``, oldest page first."""
+    window = {"from_ts": cursor, "to_ts": run_start}
+    first = client.get_recent_tracks(username, page=1, limit=LASTFM_PAGE_SIZE, **window)
+    total_pages = first.total_pages or 1
+    for number in range(total_pages, 0, -1):
+        # Page 1 is fetched again last: pages shift when older scrobbles arrive late.
+        page = (
+            first
+            if total_pages == 1
+            else client.get_recent_tracks(username, page=number, limit=LASTFM_PAGE_SIZE, **window)
+        )
+        listens = [incoming_from_lastfm(t) for t in page.tracks if t.listened_at]
+        if number == 1:
+            safe = run_start - 1  # `to` may be inclusive or not: never claim that second
+        elif listens:
+            safe = max(_ts(item.listened_at) for item in listens) - 1
+        else:
+            safe = None
+        yield FetchedPage(listens, safe, len(page.malformed))
+
+
+def listenbrainz_pages(
+    client: ListenBrainzClient, username: str, *, cursor: int | None
+) -> Iterator[FetchedPage]:
+    """Oldest listens after ``cursor`` first (``min_ts`` alone makes the server take
+    the oldest ``count`` listens after it, returned newest first)."""
+    min_ts = cursor if cursor is not None else 0
+    while True:
+        page = client.get_listens(username, min_ts=min_ts, count=LISTENBRAINZ_PAGE_SIZE)
+        listens = [incoming_from_listenbrainz(item) for item in page.listens]
+        if not listens:
+            yield FetchedPage([], None, len(page.malformed))
+            return
+        newest = max(_ts(item.listened_at) for item in listens)
+        if len(page.listens) + len(page.malformed) < LISTENBRAINZ_PAGE_SIZE:
+            yield FetchedPage(listens, newest, len(page.malformed))
+            return
+        # A full page may cut through the newest second: claim only what precedes it,
+        # and start the next page there (min_ts is exclusive).
+        safe = newest - 1
+        if safe <= min_ts:
+            # A whole page in one second: step over it rather than loop forever.
+            logger.warning("%s: over %d listens in one second", username, len(listens))
+            safe = newest
+        yield FetchedPage(listens, safe, len(page.malformed))
+        min_ts = safe
+
+
+# --- Storing -------------------------------------------------------------------------
+
+
+@dataclass
+class StoredPage:
+    new: int = 0
+    known: int = 0
+    unresolved: int = 0
+
+
+def _verify_free_hints(
+    incoming: Sequence[IncomingListen], recordings: dict[str, Recording]
+) -> None:
+    """Resolve texts whose source MBID agrees with a known row or ListenBrainz's
+    mapping: no upstream request. Other hints wait on the row for the resolver."""
+    resolver = TrackResolver(use_mapper=False)
+    done: set[str] = set()
+    for listen in incoming:
+        key = text_key_digest(listen.artist_name, listen.track_name)
+        recording = recordings[key]
+        if recording.mbid is not None or key in done or not listen.hints:
+            continue
+        done.add(key)
+        track = TrackText(listen.track_name, listen.artist_name, listen.album_name or None)
+        resolution = resolver.verify_hints(track, listen.hints, allow_lookup=False)
+        if resolution is not None:
+            recordings[key] = apply_resolution(recording=recording, resolution=resolution)
+
+
+def store_page(*, account: ExternalAccount, run: IngestRun, page: FetchedPage) -> StoredPage:
+    """Store one page's listens and move the cursor, in one transaction."""
+    result = StoredPage()
+    listens = [item for item in page.listens if item.artist_name or item.track_name]
+    recordings = recordings_for_tracks(item.reported for item in listens)
+    _verify_free_hints(listens, recordings)
+    events = []
+    for item in listens:
+        key = text_key_digest(item.artist_name, item.track_name)
+        events.append(
+            ListenEvent(
+                user_id=account.user_id,
+                account=account,
+                source=account.source,
+                listened_at=item.listened_at,
+                recording=recordings[key],
+                track_name=item.track_name,
+                artist_name=item.artist_name,
+                album_name=item.album_name,
+                track_key=key,
+                raw_payload=item.raw,
+            )
+        )
+    skipped = len(page.listens) - len(listens)
+    if skipped:
+        logger.warning("%s: skipped %d listens without artist or title", account, skipped)
+    with transaction.atomic():
+        if events:
+            times = [e.listened_at for e in events]
+            known = set(
+                ListenEvent.objects.filter(
+                    account=account, listened_at__range=(min(times), max(times))
+                ).values_list("listened_at", "track_key")
+            )
+            fresh = [e for e in events if (e.listened_at, e.track_key) not in known]
+            ListenEvent.objects.bulk_create(fresh, ignore_conflicts=True, batch_size=500)
+            result.new = len({(e.listened_at, e.track_key) for e in fresh})
+            result.known = len(events) - len(fresh)
+            result.unresolved = sum(1 for e in fresh if e.recording.mbid is None)
+            if fresh:
+                mark_cross_source_duplicates(account=account, since=min(times), until=max(times))
+        if page.safe_cursor is not None:
+            ExternalAccount.objects.filter(pk=account.pk).filter(
+                Q(last_ingested_ts__isnull=True) | Q(last_ingested_ts__lt=page.safe_cursor)
+            ).update(last_ingested_ts=page.safe_cursor)
+        IngestRun.objects.filter(pk=run.pk).update(
+            pages=run.pages + 1,
+            listens_new=run.listens_new + result.new,
+            listens_known=run.listens_known + result.known,
+            unresolved=run.unresolved + result.unresolved,
+            errors=run.errors + page.malformed + skipped,
+        )
+    run.pages += 1
+    run.listens_new += result.new
+    run.listens_known += result.known
+    run.unresolved += result.unresolved
+    run.errors += page.malformed + skipped
+    return result
+
+
+def mark_cross_source_duplicates(
+    *, account: ExternalAccount, since: datetime, until: datetime
+) -> int:
+    """Mark this account's new listens that the user's other source also has
+    (same track text or recording within the window) as duplicates of those."""
+    window = timedelta(seconds=settings.CROSS_SOURCE_DUPLICATE_WINDOW_SECONDS)
+    others = list(
+        ListenEvent.objects.filter(
+            user_id=account.user_id,
+            listened_at__range=(since - window, until + window),
+            duplicate_of__isnull=True,
+        )
+        .exclude(source=account.source)
+        .values_list("pk", "listened_at", "track_key", "recording_id")
+    )
+    if not others:
+        return 0
+    by_key: dict[object, list[tuple[int, datetime]]] = {}
+    for other_pk, other_when, other_key, other_recording in others:
+        by_key.setdefault(other_key, []).append((other_pk, other_when))
+        by_key.setdefault(other_recording, []).append((other_pk, other_when))
+    marked = 0
+    taken: set[int] = set()
+    candidates = ListenEvent.objects.filter(
+        account=account, listened_at__range=(since, until), duplicate_of__isnull=True
+    ).values_list("pk", "listened_at", "track_key", "recording_id")
+    for pk, when, key, recording_id in candidates:
+        match = next(
+            (
+                other_pk
+                for other_pk, other_when in by_key.get(key, []) + by_key.get(recording_id, [])
+                if other_pk not in taken and abs(other_when - when) <= window
+            ),
+            None,
+        )
+        if match is not None:
+            taken.add(match)
+            marked += ListenEvent.objects.filter(pk=pk).update(duplicate_of_id=match)
+    return marked
+
+
+# --- One account's ingest ------------------------------------------------------------
+
+
+def _claim(account: ExternalAccount) -> str:
+    token = secrets.token_hex(16)
+    now = timezone.now()
+    claimed = (
+        ExternalAccount.objects.filter(pk=account.pk)
+        .filter(Q(ingest_claimed_until__isnull=True) | Q(ingest_claimed_until__lt=now))
+        .update(
+            ingest_claimed_until=now + timedelta(seconds=settings.INGEST_CLAIM_SECONDS),
+            ingest_claim_token=token,
+        )
+    )
+    if not claimed:
+        raise IngestAlreadyRunning(f"{account} is being ingested by another worker")
+    return token
+
+
+def _renew_claim(account: ExternalAccount, token: str) -> None:
+    ExternalAccount.objects.filter(pk=account.pk, ingest_claim_token=token).update(
+        ingest_claimed_until=timezone.now() + timedelta(seconds=settings.INGEST_CLAIM_SECONDS)
+    )
+
+
+def _release_claim(account: ExternalAccount, token: str) -> None:
+    ExternalAccount.objects.filter(pk=account.pk, ingest_claim_token=token).update(
+        ingest_claimed_until=None, ingest_claim_token=""
+    )
+
+
+def ingest_account(
+    *,
+    account: ExternalAccount,
+    lastfm: LastfmClient | None = None,
+    listenbrainz: ListenBrainzClient | None = None,
+    on_page: Callable[[IngestRun], None] | None = None,
+    now: datetime | None = None,
+) -> IngestRun:
+    """Fetch and store everything new on one account since its cursor.
+
+    Raises ``IngestAlreadyRunning`` when another worker has the account. Any
+    external failure ends the run cleanly (cursor where it safely is) and is
+    recorded on the run and the account; it is not raised.
+    """
+    token = _claim(account)
+    account.refresh_from_db()
+    run_start = _ts(now or timezone.now())
+    run = IngestRun.objects.create(account=account, cursor_before=account.last_ingested_ts)
+    ExternalAccount.objects.filter(pk=account.pk).update(last_ingest_started_at=timezone.now())
+    try:
+        for page in _pages(account, run_start, lastfm, listenbrainz):
+            store_page(account=account, run=run, page=page)
+            _renew_claim(account, token)
+            if on_page:
+                on_page(run)
+    except ExternalApiError as error:
+        _finish(account, run, error=str(error), permanent=not error.retryable)
+    except ImproperlyConfigured as error:
+        _finish(account, run, error=str(error), permanent=False)
+    except BaseException as error:
+        _finish(account, run, error=f"internal error: {type(error).__name__}", permanent=False)
+        raise
+    else:
+        _finish(account, run)
+    finally:
+        _release_claim(account, token)
+    account.refresh_from_db()
+    return run
+
+
+def _pages(
+    account: ExternalAccount,
+    run_start: int,
+    lastfm: LastfmClient | None,
+    listenbrainz: ListenBrainzClient | None,
+) -> Iterator[FetchedPage]:
+    if account.source == ListenSource.LASTFM:
+        client = lastfm or get_lastfm_client()
+        return lastfm_pages(
+            client, account.external_username, cursor=account.last_ingested_ts, run_start=run_start
+        )
+    client = listenbrainz or get_listenbrainz_client()
+    return listenbrainz_pages(client, account.external_username, cursor=account.last_ingested_ts)
+
+
+def _finish(
+    account: ExternalAccount, run: IngestRun, *, error: str = "", permanent: bool = False
+) -> None:
+    now = timezone.now()
+    account.refresh_from_db(fields=["last_ingested_ts"])
+    run.finished_at = now
+    run.cursor_after = account.last_ingested_ts
+    run.status = IngestRun.Status.FAILED if error else IngestRun.Status.SUCCEEDED
+    run.error_message = error
+    run.save(update_fields=["finished_at", "cursor_after", "status", "error_message"])
+    if error:
+        status = ExternalAccount.Status.ERROR if permanent else ExternalAccount.Status.RETRYING
+        ExternalAccount.objects.filter(pk=account.pk).update(
+            status=status, last_error=error, last_error_at=now, last_ingest_finished_at=now
+        )
+        logger.warning("ingest of %s failed: %s", account, error)
+    else:
+        ExternalAccount.objects.filter(pk=account.pk).update(
+            status=ExternalAccount.Status.OK, last_error="", last_ingest_finished_at=now
+        )
+
+
+def ingestable_accounts(*, username: str | None = None, source: str | None = None):
+    accounts = ExternalAccount.objects.exclude(status=ExternalAccount.Status.DISABLED)
+    if username:
+        accounts = accounts.filter(user__username=username)
+    if source:
+        accounts = accounts.filter(source=source)
+    return accounts.select_related("user").order_by("pk")
+
+
+# --- Now playing and taste ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NowPlaying:
+    source: str
+    track_name: str
+    artist_name: str
+    album_name: str
+    recording_mbid: str | None
+    fetched_at: datetime
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+NOW_PLAYING_CACHE_SECONDS = 30
+
+
+def now_playing(
+    *,
+    account: ExternalAccount,
+    lastfm: LastfmClient | None = None,
+    listenbrainz: ListenBrainzClient | None = None,
+) -> NowPlaying | None:
+    """What the account is playing right now (cached briefly). Never stored as a listen."""
+    cache_key = f"now-playing:{account.pk}"
+    cached = cache.get(cache_key)
+    if cached is not None:
+        return cached or None
+    if account.source == ListenSource.LASTFM:
+        page = (lastfm or get_lastfm_client()).get_recent_tracks(
+            account.external_username, page=1, limit=1
+        )
+        item = page.now_playing
+        playing = item and (item.track_name, item.artist_name, item.album_name or "")
+    else:
+        listen = (listenbrainz or get_listenbrainz_client()).get_playing_now(
+            account.external_username
+        )
+        playing = listen and (listen.track_name, listen.artist_name, listen.release_name or "")
+    result = None
+    if playing:
+        track, artist, album = (_clean(text) for text in playing)
+        result = NowPlaying(
+            source=account.source,
+            track_name=track,
+            artist_name=artist,
+            album_name=album,
+            recording_mbid=_known_mbid(artist, track),
+            fetched_at=timezone.now(),
+        )
+    cache.set(cache_key, result or False, NOW_PLAYING_CACHE_SECONDS)
+    return result
+
+
+def _known_mbid(artist: str, track: str) -> str | None:
+    """The MBID the cache already has for this text: no upstream request."""
+    from metadata.models import RecordingAlias
+
+    key = text_key_digest(artist, track)
+    alias = RecordingAlias.objects.filter(text_key=key).select_related("recording").first()
+    mbid = alias.recording.mbid if alias else None
+    return str(mbid) if mbid else None
+
+
+def take_taste_snapshot(
+    *, account: ExternalAccount, period: str = "overall", lastfm: LastfmClient | None = None
+) -> list[TasteSnapshot]:
+    """Store the account's Last.fm top artists and albums for ``period``."""
+    if account.source != ListenSource.LASTFM:
+        raise ValueError("taste snapshots come from Last.fm accounts")
+    client = lastfm or get_lastfm_client()
+    artists = client.get_top_artists(account.external_username, period=period, limit=50)
+    albums = client.get_top_albums(account.external_username, period=period, limit=50)
+    return [
+        TasteSnapshot.objects.create(
+            account=account,
+            kind=TasteSnapshot.Kind.ARTISTS,
+            period=period,
+            items=[
+                {
+                    "rank": a.rank,
+                    "name": _clean(a.name),
+                    "mbid": parse_mbid(a.mbid),
+                    "playcount": a.playcount,
+                }
+                for a in artists.items
+            ],
+        ),
+        TasteSnapshot.objects.create(
+            account=account,
+            kind=TasteSnapshot.Kind.ALBUMS,
+            period=period,
+            items=[
+                {
+                    "rank": a.rank,
+                    "name": _clean(a.name),
+                    "artist_name": _clean(a.artist_name),
+                    "mbid": parse_mbid(a.mbid),
+                    "playcount": a.playcount,
+                }
+                for a in albums.items
+            ],
+        ),
+    ]
