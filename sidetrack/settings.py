@@ -33,6 +33,9 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "rest_framework.authtoken",
+    "django_filters",
+    "drf_spectacular",
     "django_q",
     "sidetrack",
     "accounts",
@@ -143,9 +146,36 @@ STATIC_ROOT = env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.AnonRateThrottle",
+        "rest_framework.throttling.UserRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env.str("API_THROTTLE_ANON", default="60/min"),
+        "user": env.str("API_THROTTLE_USER", default="600/min"),
+    },
+    "EXCEPTION_HANDLER": "sidetrack.api.exception_handler",
 }
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Sidetrack API",
+    "DESCRIPTION": "Listens, MusicBrainz-normalized metadata and listening stats.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# Schedules installed by `manage.py setup_schedules` (minutes).
+INGEST_INTERVAL_MINUTES = env.int("INGEST_INTERVAL_MINUTES", default=15)
+RESOLVE_INTERVAL_MINUTES = env.int("RESOLVE_INTERVAL_MINUTES", default=60)
+TASTE_SNAPSHOT_INTERVAL_MINUTES = env.int("TASTE_SNAPSHOT_INTERVAL_MINUTES", default=10080)
 
 # Production hardening, on whenever DEBUG is off (see README, "Deploying").
 if not DEBUG:

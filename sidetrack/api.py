@@ -1,0 +1,50 @@
+"""Shared REST API pieces: one error body shape for every failure."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ImproperlyConfigured
+from rest_framework import status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from sidetrack.http import ExternalApiError
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """``{"error": {"code", "message", "detail"?}}`` for every error response.
+
+    Upstream failures become 502/503 with the (secret-free) service message;
+    a missing setting becomes 503 naming the variable.
+    """
+    if isinstance(exc, ExternalApiError):
+        code = "upstream_unavailable" if exc.retryable else "upstream_error"
+        http_status = (
+            status.HTTP_503_SERVICE_UNAVAILABLE if exc.retryable else status.HTTP_502_BAD_GATEWAY
+        )
+        body = {"error": {"code": code, "message": str(exc), "service": exc.service}}
+        response = Response(body, status=http_status)
+        if exc.retry_after:
+            response["Retry-After"] = str(int(exc.retry_after))
+        return response
+    if isinstance(exc, ImproperlyConfigured):
+        body = {"error": {"code": "not_configured", "message": str(exc)}}
+        return Response(body, status=status.HTTP_503_SERVICE_UNAVAILABLE)
+
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    detail = response.data
+    codes = exc.get_codes() if hasattr(exc, "get_codes") else None
+    code = codes if isinstance(codes, str) else "invalid" if response.status_code == 400 else "error"
+    message = detail.get("detail") if isinstance(detail, dict) and "detail" in detail else None
+    error: dict[str, Any] = {"code": code, "message": str(message or _summary(response.status_code))}
+    if message is None:
+        error["detail"] = detail
+    response.data = {"error": error}
+    return response
+
+
+def _summary(status_code: int) -> str:
+    return {400: "The request is invalid.", 404: "Not found."}.get(status_code, "Request failed.")
