@@ -593,6 +593,9 @@ class MusicBrainzClient:
         return self._search("recording", "recordings", query, limit, offset, parse_recording)
 
     def lookup_recording(
-        self, mbid: str, *, inc: Sequence[str] = ("artist-credits", "releases", "isrcs")
+        self,
+        mbid: str,
+        *,
+        inc: Sequence[str] = ("artist-credits", "releases", "release-groups", "isrcs"),
     ) -> Recording:
         return self._lookup("recording", mbid, inc, parse_recording)

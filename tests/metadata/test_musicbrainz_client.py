@@ -537,7 +537,7 @@ def test_lookup_recording_with_featured_artist(client, mocked):
     mocked.get(
         BASE + f"recording/{LAST_ANGEL}",
         json=mb("recording_lookup__last_angel_inc_releases_isrcs_trimmed"),
-        match=sent(inc="artist-credits+releases+isrcs"),
+        match=sent(inc="artist-credits+releases+release-groups+isrcs"),
     )
 
     recording = client.lookup_recording(LAST_ANGEL)
@@ -564,7 +564,7 @@ def test_lookup_recording_video_and_hand_edited_payloads(client, mocked):
     mocked.get(
         BASE + f"recording/{plus_id}",
         json=mb("recording_lookup__plus_plus_inc_releases_artists"),
-        match=sent(inc="artist-credits+releases+isrcs"),
+        match=sent(inc="artist-credits+releases+release-groups+isrcs"),
     )
 
     video = client.lookup_recording(video_id, inc=("artist-credits",))
@@ -592,7 +592,7 @@ def test_lookup_of_a_merged_mbid_returns_the_canonical_id(client, mocked):
     mocked.get(
         BASE + f"recording/{merged_away}",
         json=mb("recording_lookup__last_angel_inc_releases_isrcs_trimmed"),
-        match=sent(inc="artist-credits+releases+isrcs"),
+        match=sent(inc="artist-credits+releases+release-groups+isrcs"),
     )
 
     recording = client.lookup_recording(merged_away)
