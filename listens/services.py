@@ -42,11 +42,12 @@ from metadata.matching import TrackText, text_key_digest
 from metadata.models import Recording
 from metadata.resolution import Hint, TrackResolver, apply_resolution
 from metadata.services import ReportedTrack, recordings_for_tracks
-from sidetrack.http import ExternalApiError, redact_mapping
+from sidetrack.http import ExternalApiError, UnavailableError, redact_mapping
 
 logger = logging.getLogger(__name__)
 
 LASTFM_PAGE_SIZE = 200
+MAX_LASTFM_RESTARTS = 3
 LISTENBRAINZ_PAGE_SIZE = 1000
 
 
@@ -145,17 +146,47 @@ def _ts(moment: datetime) -> int:
 def lastfm_pages(
     client: LastfmClient, username: str, *, cursor: int | None, run_start: int
 ) -> Iterator[FetchedPage]:
-    """Pages from ``cursor`` to ``run_start``, oldest page first."""
+    """Pages from ``cursor`` to ``run_start``, oldest page first.
+
+    A scrobble carries its track's start time, so one submitted during the run
+    can land inside the window and push older listens onto pages already read.
+    Last.fm's ``total`` for the window then changes: the walk restarts from the
+    last safe point instead of moving the cursor past a listen it never saw.
+    """
+    safe_point = cursor
+    for _attempt in range(MAX_LASTFM_RESTARTS + 1):
+        walk = _lastfm_walk(client, username, cursor=safe_point, run_start=run_start)
+        for page in walk:
+            if page is None:  # the window changed under us
+                break
+            yield page
+            if page.safe_cursor is not None:
+                safe_point = max(safe_point or 0, page.safe_cursor)
+        else:
+            return
+    raise UnavailableError(
+        "Last.fm history kept changing while it was read; the next run resumes",
+        service="lastfm",
+        retryable=True,
+    )
+
+
+def _lastfm_walk(
+    client: LastfmClient, username: str, *, cursor: int | None, run_start: int
+) -> Iterator[FetchedPage | None]:
     window = {"from_ts": cursor, "to_ts": run_start}
     first = client.get_recent_tracks(username, page=1, limit=LASTFM_PAGE_SIZE, **window)
     total_pages = first.total_pages or 1
     for number in range(total_pages, 0, -1):
-        # Page 1 is fetched again last: pages shift when older scrobbles arrive late.
-        page = (
-            first
-            if total_pages == 1
-            else client.get_recent_tracks(username, page=number, limit=LASTFM_PAGE_SIZE, **window)
-        )
+        if total_pages == 1:
+            page = first
+        else:
+            # Page 1 is fetched again last, like every other page, to see the shift check.
+            page = client.get_recent_tracks(username, page=number, limit=LASTFM_PAGE_SIZE, **window)
+            if page.total is not None and first.total is not None and page.total != first.total:
+                logger.info("%s: Last.fm history changed during paging; restarting", username)
+                yield None
+                return
         listens = [incoming_from_lastfm(t) for t in page.tracks if t.listened_at]
         if number == 1:
             safe = run_start - 1  # `to` may be inclusive or not: never claim that second

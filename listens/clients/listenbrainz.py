@@ -274,6 +274,9 @@ def parse_playing_now(data: Any) -> NowPlaying | None:
 
 
 def _timestamp(value: Any) -> datetime | None:
+    # Exports may write whole seconds as floats (1748964167.0): accept those only.
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         return None
     try:

@@ -412,3 +412,11 @@ def test_other_client_errors_are_plain_and_final(mocked):
 
     assert type(info.value) is ExternalApiError
     assert not info.value.retryable
+
+
+def test_whole_second_float_timestamps_from_exports_are_accepted():
+    listen = parse_listen(
+        {"listened_at": 1748964167.0, "track_metadata": {"artist_name": "A", "track_name": "T"}}
+    )
+
+    assert listen.listened_at == datetime(2025, 6, 3, 15, 22, 47, tzinfo=UTC)

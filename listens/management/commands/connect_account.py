@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+
+from accounts.models import ListenSource
+from accounts.services import connect_account
+
+
+class Command(BaseCommand):
+    help = (
+        "Connect a Last.fm or ListenBrainz account to a Sidetrack user (created if "
+        "missing). Running it again for the same name changes nothing."
+    )
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--user", required=True, help="Sidetrack user name")
+        parser.add_argument("--source", required=True, choices=ListenSource.values)
+        parser.add_argument("--name", required=True, help="User name on the source")
+
+    def handle(self, *args: Any, user: str, source: str, name: str, **options: Any) -> None:
+        try:
+            account, created = connect_account(username=user, source=source, external_username=name)
+        except ValueError as error:
+            raise CommandError(str(error)) from error
+        if created:
+            self.stdout.write(self.style.SUCCESS(f"Connected {account}"))
+        else:
+            self.stdout.write(f"Already connected {account} (status: {account.status})")

@@ -1,0 +1,71 @@
+"""django-q2 tasks: thin wrappers that take ids and return plain summaries."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import django_q.tasks
+
+from accounts.models import ListenSource
+from listens.services import (
+    IngestAlreadyRunning,
+    ingest_account,
+    ingestable_accounts,
+    take_taste_snapshot,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def ingest_account_task(account_id: int) -> dict[str, Any]:
+    """Ingest one account. Skips quietly when it is disabled, gone, or being
+    ingested by another worker (the next scheduled run picks it up)."""
+    account = ingestable_accounts().filter(pk=account_id).first()
+    if account is None:
+        return {"account": account_id, "status": "skipped", "reason": "missing or disabled"}
+    try:
+        run = ingest_account(account=account)
+    except IngestAlreadyRunning:
+        logger.info("ingest of %s skipped: already running", account)
+        return {"account": account_id, "status": "skipped", "reason": "already running"}
+    return {
+        "account": account_id,
+        "run": run.pk,
+        "status": run.status,
+        "pages": run.pages,
+        "new": run.listens_new,
+        "known": run.listens_known,
+        "unresolved": run.unresolved,
+        "errors": run.errors,
+        "error": run.error_message,
+    }
+
+
+def ingest_all_task() -> dict[str, int]:
+    """Queue one ingest per enabled account, so accounts run in parallel and one
+    slow or failing source never holds up the others."""
+    ids = list(ingestable_accounts().values_list("pk", flat=True))
+    for pk in ids:
+        django_q.tasks.async_task("listens.tasks.ingest_account_task", pk)
+    return {"queued": len(ids)}
+
+
+def taste_snapshot_task(account_id: int, period: str = "overall") -> dict[str, Any]:
+    account = ingestable_accounts(source=ListenSource.LASTFM).filter(pk=account_id).first()
+    if account is None:
+        return {"account": account_id, "status": "skipped", "reason": "missing or disabled"}
+    snapshots = take_taste_snapshot(account=account, period=period)
+    return {
+        "account": account_id,
+        "status": "ok",
+        "period": period,
+        "snapshots": [s.pk for s in snapshots],
+    }
+
+
+def taste_snapshots_all_task(period: str = "overall") -> dict[str, int]:
+    ids = list(ingestable_accounts(source=ListenSource.LASTFM).values_list("pk", flat=True))
+    for pk in ids:
+        django_q.tasks.async_task("listens.tasks.taste_snapshot_task", pk, period)
+    return {"queued": len(ids)}
