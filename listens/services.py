@@ -280,6 +280,9 @@ def store_page(*, account: ExternalAccount, run: IngestRun, page: FetchedPage) -
     if skipped:
         logger.warning("%s: skipped %d listens without artist or title", account, skipped)
     with transaction.atomic():
+        # Two workers storing one account's page take turns here, so each sees
+        # the other's rows and counts only what it really added.
+        ExternalAccount.objects.select_for_update().only("pk").get(pk=account.pk)
         if events:
             times = [e.listened_at for e in events]
             known = set(
