@@ -1,3 +1,188 @@
-from django.urls import path  # noqa: F401
+"""REST endpoints for a user's listen-source accounts, and API tokens.
 
-urlpatterns: list = []
+Regular users see and change only their own accounts: anyone else's answers
+404, as if it did not exist. Staff see and change every account.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import django_q.tasks
+from django.db import transaction
+from django.http import Http404
+from django.urls import include, path
+from drf_spectacular.utils import (
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.decorators import action
+from rest_framework.exceptions import APIException, NotFound, ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.routers import SimpleRouter
+
+from accounts.models import ExternalAccount, ListenSource
+from accounts.services import connect_account, disconnect_account
+
+NOT_FOUND = OpenApiResponse(description="No such account visible to you (error body).")
+INVALID = OpenApiResponse(description="Invalid source or user name (error body).")
+
+
+class AccountSerializer(serializers.ModelSerializer):
+    user = serializers.CharField(source="user.username")
+    last_ingested_at = serializers.DateTimeField(
+        source="cursor",
+        allow_null=True,
+        help_text="Every listen at or before this instant is stored.",
+    )
+
+    class Meta:
+        model = ExternalAccount
+        fields = [
+            "id",
+            "user",
+            "source",
+            "external_username",
+            "status",
+            "last_error",
+            "last_error_at",
+            "last_ingested_at",
+            "last_ingest_started_at",
+            "last_ingest_finished_at",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class ConnectSerializer(serializers.Serializer):
+    source = serializers.ChoiceField(choices=ListenSource.choices)
+    external_username = serializers.CharField(max_length=255, help_text="Name on that source.")
+
+
+class IngestQueuedSerializer(serializers.Serializer):
+    account = serializers.IntegerField()
+    queued = serializers.BooleanField()
+
+
+class AccountDisabled(APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "This account is disconnected: connect it again to ingest."
+    default_code = "account_disabled"
+
+
+@extend_schema_view(
+    list=extend_schema(tags=["accounts"]),
+    retrieve=extend_schema(tags=["accounts"], responses={200: AccountSerializer, 404: NOT_FOUND}),
+    create=extend_schema(
+        tags=["accounts"],
+        request=ConnectSerializer,
+        responses={
+            201: OpenApiResponse(AccountSerializer, description="Connected."),
+            200: OpenApiResponse(AccountSerializer, description="Already connected (re-enabled)."),
+            400: INVALID,
+        },
+    ),
+    destroy=extend_schema(
+        tags=["accounts"],
+        responses={
+            200: OpenApiResponse(AccountSerializer, description="Disconnected; listens kept."),
+            404: NOT_FOUND,
+        },
+    ),
+)
+class AccountViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Your Last.fm and ListenBrainz accounts and how their ingest went."""
+
+    serializer_class = AccountSerializer
+    filter_backends: list = []
+
+    def get_queryset(self) -> Any:
+        accounts = ExternalAccount.objects.select_related("user").order_by("pk")
+        if not self.request.user.is_staff:
+            accounts = accounts.filter(user_id=self.request.user.pk)
+        return accounts
+
+    def get_object(self) -> ExternalAccount:
+        # DRF's NotFound rather than Django's Http404: the error body gets its code.
+        try:
+            return super().get_object()
+        except Http404 as error:
+            raise NotFound() from error
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Connect an account (idempotent: a known name is returned, re-enabled if it
+        was disconnected, with 200 instead of 201)."""
+        body = ConnectSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            account, created = connect_account(
+                username=request.user.get_username(),
+                source=body.validated_data["source"],
+                external_username=body.validated_data["external_username"],
+            )
+        except ValueError as error:
+            raise ValidationError({"external_username": [str(error)]}) from error
+        account = self.get_queryset().get(pk=account.pk)
+        code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        return Response(AccountSerializer(account).data, status=code)
+
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Disconnect: ingest stops, status becomes ``disabled``; listens are kept."""
+        account = disconnect_account(account=self.get_object())
+        return Response(AccountSerializer(account).data)
+
+    @extend_schema(
+        tags=["accounts"],
+        request=None,
+        responses={
+            202: IngestQueuedSerializer,
+            404: NOT_FOUND,
+            409: OpenApiResponse(description="The account is disconnected (error body)."),
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def ingest(self, request: Request, pk: str | None = None) -> Response:
+        """Queue an ingest of this account now; it runs on a worker."""
+        account = self.get_object()
+        if not account.enabled:
+            raise AccountDisabled()
+        account_id = account.pk
+        transaction.on_commit(
+            lambda: django_q.tasks.async_task("listens.tasks.ingest_account_task", account_id)
+        )
+        body = {"account": account_id, "queued": True}
+        return Response(IngestQueuedSerializer(body).data, status=status.HTTP_202_ACCEPTED)
+
+
+class TokenResponseSerializer(serializers.Serializer):
+    token = serializers.CharField()
+
+
+@extend_schema(
+    tags=["auth"],
+    responses={
+        200: TokenResponseSerializer,
+        400: OpenApiResponse(description="Wrong username or password (error body)."),
+    },
+)
+class TokenView(ObtainAuthToken):
+    """Exchange a username and password for an API token (``Authorization: Token …``)."""
+
+
+router = SimpleRouter()
+router.register("accounts", AccountViewSet, basename="api-account")
+
+urlpatterns = [
+    path("auth/token/", TokenView.as_view(), name="api-token"),
+    path("", include(router.urls)),
+]

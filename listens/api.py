@@ -1,3 +1,463 @@
-from django.urls import path  # noqa: F401
+"""REST endpoints for listens, now playing, stats and curation of unresolved recordings.
 
-urlpatterns: list = []
+Regular users see their own listens only; staff see everyone's and may pass
+``user`` (a username) to look at one user. Views parse input and call one
+selector or service; querysets come from ``listens.selectors`` with everything
+they render already joined, so a page costs the same queries whatever its size.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ImproperlyConfigured
+from django.http import Http404
+from django.urls import include, path
+from django_filters import rest_framework as filters
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
+from rest_framework import mixins, serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.pagination import CursorPagination
+from rest_framework.permissions import IsAdminUser, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.routers import SimpleRouter
+from rest_framework.views import APIView
+
+from accounts.models import ListenSource
+from listens.models import ListenEvent, TasteSnapshot
+from listens.selectors import (
+    latest_taste_snapshots,
+    listens_filter,
+    listens_visible_to,
+    top_albums,
+    top_artists,
+    top_recordings,
+    unresolved_recordings,
+    user_id_by_username,
+)
+from listens.services import ingestable_accounts, now_playing
+from metadata.api import RecordingSerializer, error_response
+from metadata.models import Recording, RecordingAlias
+from metadata.selectors import recording_get
+from metadata.services import assign_recording_mbid
+from sidetrack.http import ExternalApiError
+
+STAFF_ONLY = error_response("Only staff may do this (or look at another user).")
+NOT_FOUND = error_response("No such object visible to you.")
+
+
+def target_user_id(request: Request, username: str | None) -> int:
+    """The user a stats request is about: the caller, or for staff anyone named."""
+    if not username or username == request.user.get_username():
+        return request.user.pk
+    if not request.user.is_staff:
+        raise PermissionDenied("Only staff may look at another user's listens.")
+    user_id = user_id_by_username(username=username)
+    if user_id is None:
+        raise NotFound(f"No user {username!r}.")
+    return user_id
+
+
+class JsonNotFoundMixin:
+    """``get_object``'s Django ``Http404`` as DRF's ``NotFound``, so the error body
+    carries the ``not_found`` code (the shared handler reads codes off DRF exceptions)."""
+
+    def get_object(self) -> Any:
+        try:
+            return super().get_object()
+        except Http404 as error:
+            raise NotFound() from error
+
+
+# --- Listens -------------------------------------------------------------------------
+
+
+class ListenRecordingSerializer(serializers.ModelSerializer):
+    artist_credit = serializers.CharField(
+        source="artist_name", help_text="Display credit: MusicBrainz's once resolved."
+    )
+
+    class Meta:
+        model = Recording
+        fields = ["id", "mbid", "title", "artist_credit", "status"]
+        read_only_fields = fields
+
+
+class ListenSerializer(serializers.ModelSerializer):
+    user = serializers.CharField(source="username", help_text="The listener's username.")
+    recording = ListenRecordingSerializer()
+
+    class Meta:
+        model = ListenEvent
+        fields = [
+            "id",
+            "listened_at",
+            "source",
+            "account",
+            "user",
+            "track_name",
+            "artist_name",
+            "album_name",
+            "recording",
+            "duplicate_of",
+        ]
+        read_only_fields = fields
+
+
+class ListenFilter(filters.FilterSet):
+    """Parses and documents the filters; ``listens_filter`` applies them."""
+
+    since = filters.IsoDateTimeFilter(
+        field_name="listened_at", lookup_expr="gte", help_text="Listened at or after (ISO 8601)."
+    )
+    until = filters.IsoDateTimeFilter(
+        field_name="listened_at", lookup_expr="lt", help_text="Listened before (ISO 8601)."
+    )
+    source = filters.ChoiceFilter(choices=ListenSource.choices)
+    resolved = filters.BooleanFilter(
+        field_name="recording__mbid",
+        lookup_expr="isnull",
+        exclude=True,
+        help_text="Only listens whose recording has (true) or lacks (false) an MBID.",
+    )
+    artist_mbid = filters.UUIDFilter(
+        field_name="recording__artist_credit__names__artist__mbid",
+        help_text="Listens of recordings crediting this artist.",
+    )
+    release_group_mbid = filters.UUIDFilter(
+        field_name="recording__tracks__release__release_group__mbid",
+        help_text="Listens of recordings on this release group's stored tracklist.",
+    )
+    recording_mbid = filters.UUIDFilter(field_name="recording__mbid")
+    include_duplicates = filters.BooleanFilter(
+        method="keep",
+        help_text="Also list copies of listens the user's other source has too (default false).",
+    )
+    user = filters.CharFilter(
+        field_name="user__username", help_text="Staff only: one user's listens, by username."
+    )
+
+    class Meta:
+        model = ListenEvent
+        fields: list[str] = []
+
+    @extend_schema_field(OpenApiTypes.BOOL)
+    def keep(self, queryset: Any, name: str, value: Any) -> Any:
+        return queryset
+
+    def filter_queryset(self, queryset: Any) -> Any:
+        data = self.form.cleaned_data
+        username = data.get("user") or None
+        request = self.request
+        if username and username != request.user.get_username() and not request.user.is_staff:
+            raise PermissionDenied("Only staff may filter by user.")
+        return listens_filter(
+            queryset,
+            username=username,
+            since=data.get("since"),
+            until=data.get("until"),
+            source=data.get("source") or None,
+            resolved=data.get("resolved"),
+            artist_mbid=data.get("artist_mbid"),
+            release_group_mbid=data.get("release_group_mbid"),
+            recording_mbid=data.get("recording_mbid"),
+            include_duplicates=bool(data.get("include_duplicates")),
+        )
+
+
+class ListenCursorPagination(CursorPagination):
+    ordering = ("-listened_at", "-id")
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 1000
+
+
+@extend_schema_view(
+    list=extend_schema(tags=["listens"], responses={200: ListenSerializer, 403: STAFF_ONLY}),
+    retrieve=extend_schema(tags=["listens"], responses={200: ListenSerializer, 404: NOT_FOUND}),
+)
+class ListenViewSet(JsonNotFoundMixin, viewsets.ReadOnlyModelViewSet):
+    """Listens, newest first. Cross-source duplicates are left out unless
+    ``include_duplicates=true``; each shows the listen it duplicates."""
+
+    serializer_class = ListenSerializer
+    filterset_class = ListenFilter
+    pagination_class = ListenCursorPagination
+
+    def get_queryset(self) -> Any:
+        return listens_visible_to(viewer=self.request.user)
+
+    def filter_queryset(self, queryset: Any) -> Any:
+        # Filters are for lists: a listen's own URL finds it even when it is a duplicate.
+        if self.action != "list":
+            return queryset
+        return super().filter_queryset(queryset)
+
+
+# --- Now playing ---------------------------------------------------------------------
+
+
+class AccountRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    source = serializers.ChoiceField(choices=ListenSource.choices)
+    external_username = serializers.CharField()
+
+
+class NowPlayingTrackSerializer(serializers.Serializer):
+    source = serializers.ChoiceField(choices=ListenSource.choices)
+    track_name = serializers.CharField()
+    artist_name = serializers.CharField()
+    album_name = serializers.CharField(allow_blank=True)
+    recording_mbid = serializers.UUIDField(allow_null=True)
+    fetched_at = serializers.DateTimeField()
+
+
+class UpstreamErrorSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+    service = serializers.CharField(required=False)
+
+
+class NowPlayingEntrySerializer(serializers.Serializer):
+    account = AccountRefSerializer()
+    now_playing = NowPlayingTrackSerializer(allow_null=True)
+    error = UpstreamErrorSerializer(allow_null=True)
+
+
+@extend_schema(tags=["listens"], responses={200: NowPlayingEntrySerializer(many=True)})
+class NowPlayingView(APIView):
+    """What each of your enabled accounts is playing (null when nothing). A source
+    that fails is reported in its account's ``error``; the others still answer."""
+
+    def get(self, request: Request) -> Response:
+        entries = []
+        for account in ingestable_accounts(username=request.user.get_username()):
+            playing, error = None, None
+            try:
+                playing = now_playing(account=account)
+            except ExternalApiError as exc:
+                code = "upstream_unavailable" if exc.retryable else "upstream_error"
+                error = {"code": code, "message": str(exc), "service": exc.service}
+            except ImproperlyConfigured as exc:
+                error = {"code": "not_configured", "message": str(exc)}
+            entries.append({"account": account, "now_playing": playing, "error": error})
+        return Response(NowPlayingEntrySerializer(entries, many=True).data)
+
+
+# --- Stats ---------------------------------------------------------------------------
+
+
+class StatsQuerySerializer(serializers.Serializer):
+    since = serializers.DateTimeField(required=False, help_text="Listened at or after.")
+    until = serializers.DateTimeField(required=False, help_text="Listened before.")
+    limit = serializers.IntegerField(min_value=1, max_value=100, default=10)
+    user = serializers.CharField(required=False, help_text="Staff only: another user's stats.")
+
+
+class TopArtistSerializer(serializers.Serializer):
+    name = serializers.CharField(help_text="MusicBrainz credit, else the listen's artist text.")
+    listen_count = serializers.IntegerField()
+
+
+class TopAlbumSerializer(serializers.Serializer):
+    album_name = serializers.CharField()
+    artist_name = serializers.CharField()
+    listen_count = serializers.IntegerField()
+
+
+class TopRecordingSerializer(serializers.Serializer):
+    recording_id = serializers.IntegerField()
+    mbid = serializers.UUIDField(allow_null=True)
+    title = serializers.CharField()
+    artist_name = serializers.CharField()
+    status = serializers.ChoiceField(choices=Recording.Status.choices)
+    listen_count = serializers.IntegerField()
+
+
+class TopArtistsSerializer(serializers.Serializer):
+    results = TopArtistSerializer(many=True)
+
+
+class TopAlbumsSerializer(serializers.Serializer):
+    results = TopAlbumSerializer(many=True)
+
+
+class TopRecordingsSerializer(serializers.Serializer):
+    results = TopRecordingSerializer(many=True)
+
+
+class TopView(APIView):
+    """Counted from stored listens; a listen on both sources counts once."""
+
+    selector: Any = None
+    response_serializer: Any = None
+
+    def get(self, request: Request) -> Response:
+        query = StatsQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        params = query.validated_data
+        rows = self.selector(
+            user_id=target_user_id(request, params.get("user")),
+            since=params.get("since"),
+            until=params.get("until"),
+            limit=params["limit"],
+        )
+        return Response(self.response_serializer({"results": rows}).data)
+
+
+def _stats_schema(serializer: Any) -> Any:
+    return extend_schema(
+        tags=["stats"],
+        parameters=[StatsQuerySerializer],
+        responses={200: serializer, 403: STAFF_ONLY},
+    )
+
+
+@_stats_schema(TopArtistsSerializer)
+class TopArtistsView(TopView):
+    """Most listened artists, grouped by the recording's MusicBrainz artist credit or,
+    for unresolved recordings, the listen's artist text."""
+
+    selector = staticmethod(top_artists)
+    response_serializer = TopArtistsSerializer
+
+
+@_stats_schema(TopAlbumsSerializer)
+class TopAlbumsView(TopView):
+    """Most listened albums, grouped by the listen's album and artist text."""
+
+    selector = staticmethod(top_albums)
+    response_serializer = TopAlbumsSerializer
+
+
+@_stats_schema(TopRecordingsSerializer)
+class TopRecordingsView(TopView):
+    """Most listened recordings (``mbid`` null while unresolved)."""
+
+    selector = staticmethod(top_recordings)
+    response_serializer = TopRecordingsSerializer
+
+
+class TasteItemSerializer(serializers.Serializer):
+    rank = serializers.IntegerField(allow_null=True)
+    name = serializers.CharField()
+    artist_name = serializers.CharField(required=False, help_text="Albums only.")
+    mbid = serializers.UUIDField(allow_null=True)
+    playcount = serializers.IntegerField(allow_null=True)
+
+
+class TasteSnapshotSerializer(serializers.ModelSerializer):
+    external_username = serializers.CharField(source="account.external_username")
+    items = TasteItemSerializer(many=True)
+
+    class Meta:
+        model = TasteSnapshot
+        fields = ["id", "account", "external_username", "kind", "period", "taken_at", "items"]
+        read_only_fields = fields
+
+
+class TasteQuerySerializer(serializers.Serializer):
+    user = serializers.CharField(required=False, help_text="Staff only: another user's charts.")
+
+
+@extend_schema(
+    tags=["stats"],
+    parameters=[TasteQuerySerializer],
+    responses={200: TasteSnapshotSerializer(many=True), 403: STAFF_ONLY},
+)
+class TasteView(APIView):
+    """The latest Last.fm top-artists and top-albums chart per period, per Last.fm account."""
+
+    def get(self, request: Request) -> Response:
+        query = TasteQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        user_id = target_user_id(request, query.validated_data.get("user"))
+        snapshots = latest_taste_snapshots(user_id=user_id)
+        return Response(TasteSnapshotSerializer(snapshots, many=True).data)
+
+
+# --- Curation (staff) ----------------------------------------------------------------
+
+
+class UnresolvedRecordingSerializer(serializers.ModelSerializer):
+    listen_count = serializers.IntegerField(help_text="Listens, duplicates counted once.")
+
+    class Meta:
+        model = Recording
+        fields = [
+            "id",
+            "title",
+            "artist_name",
+            "album_name",
+            "status",
+            "listen_count",
+            "hint_mbid",
+            "resolution_attempts",
+            "last_attempt_at",
+            "next_attempt_at",
+            "last_error",
+        ]
+        read_only_fields = fields
+
+
+class ResolveSerializer(serializers.Serializer):
+    mbid = serializers.UUIDField(help_text="The MusicBrainz recording this text means.")
+
+
+@extend_schema_view(
+    list=extend_schema(
+        tags=["curation"], responses={200: UnresolvedRecordingSerializer, 403: STAFF_ONLY}
+    ),
+    resolve=extend_schema(
+        tags=["curation"],
+        request=ResolveSerializer,
+        responses={
+            200: RecordingSerializer,
+            400: error_response("Invalid MBID."),
+            403: STAFF_ONLY,
+            404: error_response("No unresolved recording with this id."),
+        },
+    ),
+)
+class UnresolvedViewSet(JsonNotFoundMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+    """Recordings without an MBID, most listened first (staff only)."""
+
+    permission_classes = [IsAuthenticated, IsAdminUser]
+    serializer_class = UnresolvedRecordingSerializer
+    filter_backends: list = []
+
+    def get_queryset(self) -> Any:
+        return unresolved_recordings()
+
+    @action(detail=True, methods=["post"], serializer_class=ResolveSerializer)
+    def resolve(self, request: Request, pk: str | None = None) -> Response:
+        """Tie this recording to a MusicBrainz recording, as a curator decision: every
+        listen of it follows (merging into the stored row for that MBID if there is
+        one), and future listens of the same text resolve to it without a search."""
+        recording = self.get_object()
+        body = ResolveSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        resolved = assign_recording_mbid(
+            recording=recording,
+            mbid=body.validated_data["mbid"],
+            decided_by=RecordingAlias.DecidedBy.CURATOR,
+            curator_id=request.user.id,
+        )
+        return Response(RecordingSerializer(recording_get(mbid=resolved.mbid)).data)
+
+
+router = SimpleRouter()
+router.register("listens", ListenViewSet, basename="api-listen")
+router.register("unresolved", UnresolvedViewSet, basename="api-unresolved")
+
+urlpatterns = [
+    path("now-playing/", NowPlayingView.as_view(), name="api-now-playing"),
+    path("stats/top-artists/", TopArtistsView.as_view(), name="api-top-artists"),
+    path("stats/top-albums/", TopAlbumsView.as_view(), name="api-top-albums"),
+    path("stats/top-recordings/", TopRecordingsView.as_view(), name="api-top-recordings"),
+    path("stats/taste/", TasteView.as_view(), name="api-taste"),
+    path("", include(router.urls)),
+]

@@ -43,6 +43,19 @@ class ListenEvent(models.Model):
         indexes = [
             models.Index(fields=["user", "-listened_at"], name="listen_user_time"),
             models.Index(fields=["account", "-listened_at"], name="listen_account_time"),
+            # The API's listen list and stats count each listen once: duplicates
+            # are filtered out by the index itself.
+            models.Index(
+                fields=["user", "-listened_at", "-id"],
+                name="listen_user_counted_time",
+                condition=models.Q(duplicate_of__isnull=True),
+                include=["recording"],
+            ),
+            models.Index(
+                fields=["-listened_at", "-id"],
+                name="listen_counted_time",
+                condition=models.Q(duplicate_of__isnull=True),
+            ),
         ]
 
     def __str__(self) -> str:

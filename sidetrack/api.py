@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
-from rest_framework import status
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404
+from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -32,14 +34,24 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         body = {"error": {"code": "not_configured", "message": str(exc)}}
         return Response(body, status=status.HTTP_503_SERVICE_UNAVAILABLE)
 
+    # Django's own 404/403 get DRF's codes too.
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
     detail = response.data
     codes = exc.get_codes() if hasattr(exc, "get_codes") else None
-    code = codes if isinstance(codes, str) else "invalid" if response.status_code == 400 else "error"
+    code = (
+        codes if isinstance(codes, str) else "invalid" if response.status_code == 400 else "error"
+    )
     message = detail.get("detail") if isinstance(detail, dict) and "detail" in detail else None
-    error: dict[str, Any] = {"code": code, "message": str(message or _summary(response.status_code))}
+    error: dict[str, Any] = {
+        "code": code,
+        "message": str(message or _summary(response.status_code)),
+    }
     if message is None:
         error["detail"] = detail
     response.data = {"error": error}

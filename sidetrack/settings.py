@@ -170,6 +170,11 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Two models have a `status` field with different choices: name both enums.
+    "ENUM_NAME_OVERRIDES": {
+        "AccountStatusEnum": "accounts.models.ExternalAccount.Status",
+        "RecordingStatusEnum": "metadata.models.Recording.Status",
+    },
 }
 
 # Schedules installed by `manage.py setup_schedules` (minutes).

@@ -1,0 +1,188 @@
+"""/api/stats/: top artists, albums and recordings from stored listens, and taste charts."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+
+from accounts.models import ListenSource
+from listens.models import TasteSnapshot
+from tests.api.conftest import (
+    T0,
+    make_account,
+    make_artist,
+    make_credit,
+    make_listen,
+    resolved_recording,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def lastfm(alice):
+    return make_account(alice, ListenSource.LASTFM, "alice-fm")
+
+
+@pytest.fixture
+def listenbrainz(alice):
+    return make_account(alice, ListenSource.LISTENBRAINZ, "alice-lb")
+
+
+def results(client, kind: str, **params) -> list[dict]:
+    response = client.get(f"/api/stats/{kind}/", params)
+    assert response.status_code == 200, response.content
+    return response.json()["results"]
+
+
+def test_a_listen_on_both_sources_counts_once(as_alice, lastfm, listenbrainz):
+    recording = resolved_recording("Teardrop", make_credit("Massive Attack", make_artist("MA")))
+    original = make_listen(
+        lastfm,
+        at=T0,
+        track="Teardrop",
+        artist="Massive Attack",
+        album="Mezzanine",
+        recording=recording,
+    )
+    make_listen(
+        listenbrainz,
+        at=T0 + timedelta(seconds=3),
+        track="Teardrop",
+        artist="Massive Attack",
+        album="Mezzanine",
+        recording=recording,
+        duplicate_of=original,
+    )
+    make_listen(
+        lastfm,
+        at=T0 + timedelta(minutes=5),
+        track="Teardrop",
+        artist="Massive Attack",
+        album="Mezzanine",
+        recording=recording,
+    )
+
+    assert results(as_alice, "top-artists") == [{"name": "Massive Attack", "listen_count": 2}]
+    assert results(as_alice, "top-albums") == [
+        {"album_name": "Mezzanine", "artist_name": "Massive Attack", "listen_count": 2}
+    ]
+    assert results(as_alice, "top-recordings") == [
+        {
+            "recording_id": recording.pk,
+            "mbid": str(recording.mbid),
+            "title": "Teardrop",
+            "artist_name": "Massive Attack",
+            "status": "resolved",
+            "listen_count": 2,
+        }
+    ]
+
+
+def test_artists_group_by_musicbrainz_credit_then_by_listen_text(as_alice, lastfm):
+    credit = make_credit("Björk", make_artist("Björk"))
+    # Two spellings of one artist, resolved to one credit, count together.
+    make_listen(lastfm, track="Joga", artist="Bjork", recording=resolved_recording("Jóga", credit))
+    make_listen(
+        lastfm,
+        track="Hyperballad",
+        artist="Björk",
+        recording=resolved_recording("Hyperballad", credit),
+    )
+    make_listen(lastfm, track="Demo 1", artist="Garage Band")
+    make_listen(lastfm, track="Demo 2", artist="Garage Band")
+    make_listen(lastfm, track="Demo 3", artist="Garage Band")
+
+    assert results(as_alice, "top-artists") == [
+        {"name": "Garage Band", "listen_count": 3},
+        {"name": "Björk", "listen_count": 2},
+    ]
+
+
+def test_albums_group_by_album_and_artist_text(as_alice, lastfm):
+    make_listen(lastfm, track="A", artist="Weezer", album="Weezer")
+    make_listen(lastfm, track="B", artist="Weezer", album="Weezer")
+    make_listen(lastfm, track="C", artist="Someone Else", album="Weezer")
+    make_listen(lastfm, track="D", artist="Weezer", album="")
+
+    assert results(as_alice, "top-albums") == [
+        {"album_name": "Weezer", "artist_name": "Weezer", "listen_count": 2},
+        {"album_name": "Weezer", "artist_name": "Someone Else", "listen_count": 1},
+    ]
+
+
+def test_recordings_include_unresolved_ones_without_mbid(as_alice, lastfm):
+    listen = make_listen(lastfm, track="Demo", artist="Garage Band")
+    make_listen(lastfm, track="Demo", artist="Garage Band")
+
+    assert results(as_alice, "top-recordings") == [
+        {
+            "recording_id": listen.recording_id,
+            "mbid": None,
+            "title": "Demo",
+            "artist_name": "Garage Band",
+            "status": "unresolved",
+            "listen_count": 2,
+        }
+    ]
+
+
+def test_since_until_and_limit(as_alice, lastfm):
+    make_listen(lastfm, at=T0 - timedelta(days=1), artist="Before")
+    for n in range(3):
+        make_listen(lastfm, at=T0 + timedelta(minutes=n), track=f"t{n}", artist="Inside")
+    make_listen(lastfm, at=T0 + timedelta(hours=1), artist="Second")
+    make_listen(lastfm, at=T0 + timedelta(days=1), artist="After")
+    window = {"since": T0.isoformat(), "until": (T0 + timedelta(days=1)).isoformat()}
+
+    assert results(as_alice, "top-artists", **window) == [
+        {"name": "Inside", "listen_count": 3},
+        {"name": "Second", "listen_count": 1},
+    ]
+    assert results(as_alice, "top-artists", limit=1, **window) == [
+        {"name": "Inside", "listen_count": 3}
+    ]
+
+
+def test_limit_out_of_range_is_a_400(as_alice):
+    response = as_alice.get("/api/stats/top-artists/", {"limit": 0})
+    assert response.status_code == 400
+    assert "limit" in response.json()["error"]["detail"]
+
+
+def test_taste_returns_the_latest_snapshot_per_kind_and_period(as_alice, lastfm, listenbrainz):
+    with time_machine.travel(T0, tick=False):
+        TasteSnapshot.objects.create(account=lastfm, kind="artists", period="overall", items=[])
+    with time_machine.travel(T0 + timedelta(days=7), tick=False):
+        latest = TasteSnapshot.objects.create(
+            account=lastfm,
+            kind="artists",
+            period="overall",
+            items=[{"rank": 1, "name": "Weezer", "mbid": None, "playcount": 42}],
+        )
+        albums = TasteSnapshot.objects.create(
+            account=lastfm,
+            kind="albums",
+            period="7day",
+            items=[
+                {
+                    "rank": 1,
+                    "name": "Pinkerton",
+                    "artist_name": "Weezer",
+                    "mbid": None,
+                    "playcount": 9,
+                }
+            ],
+        )
+
+    snapshots = as_alice.get("/api/stats/taste/").json()
+
+    assert [(s["id"], s["kind"], s["period"]) for s in snapshots] == [
+        (albums.pk, "albums", "7day"),
+        (latest.pk, "artists", "overall"),
+    ]
+    assert snapshots[1]["items"] == [{"rank": 1, "name": "Weezer", "mbid": None, "playcount": 42}]
+    assert snapshots[1]["external_username"] == "alice-fm"
+    assert snapshots[0]["items"][0]["artist_name"] == "Weezer"
