@@ -1,8 +1,11 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 from django.contrib import admin
+from django.urls import reverse
+from django.utils import formats, timezone
 from django.utils.html import format_html
 
 from listens.models import IngestRun, ListenEvent, TasteSnapshot
@@ -17,7 +20,7 @@ class ListenEventAdmin(admin.ModelAdmin):
         "artist_name",
         "track_name",
         "album_name",
-        "recording",
+        "recording_link",
         "is_resolved",
     )
     list_filter = ("source", "recording__status", ("duplicate_of", admin.EmptyFieldListFilter))
@@ -39,6 +42,15 @@ class ListenEventAdmin(admin.ModelAdmin):
     @admin.display(boolean=True, description="resolved")
     def is_resolved(self, obj: ListenEvent) -> bool:
         return obj.recording.mbid is not None
+
+    @admin.display(description="recording", ordering="recording__title")
+    def recording_link(self, obj: ListenEvent) -> str:
+        recording = obj.recording
+        if recording.mbid is None:
+            url = reverse("admin:metadata_unresolvedrecording_curate", args=[recording.pk])
+        else:
+            url = reverse("admin:metadata_recording_change", args=[recording.pk])
+        return format_html('<a href="{}">{}</a>', url, recording)
 
     @admin.display(description="raw payload")
     def raw_payload_pretty(self, obj: ListenEvent) -> str:
@@ -70,10 +82,33 @@ class IngestRunAdmin(admin.ModelAdmin):
     list_filter = ("status", "account__source")
     search_fields = ("account__external_username", "account__user__username", "error_message")
     list_select_related = ("account__user",)
-    readonly_fields = [f.name for f in IngestRun._meta.fields]
+    readonly_fields = [f.name for f in IngestRun._meta.fields] + [
+        "cursor_before_at",
+        "cursor_after_at",
+    ]
 
     def has_add_permission(self, request) -> bool:
         return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description="cursor before (as time)")
+    def cursor_before_at(self, obj: IngestRun):
+        return _from_unix(obj.cursor_before)
+
+    @admin.display(description="cursor after (as time)")
+    def cursor_after_at(self, obj: IngestRun):
+        return _from_unix(obj.cursor_after)
+
+
+def _from_unix(value: int | None) -> str:
+    if value is None:
+        return "—"
+    return formats.localize(timezone.template_localtime(datetime.fromtimestamp(value, tz=UTC)))
 
 
 @admin.register(TasteSnapshot)

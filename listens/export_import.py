@@ -213,7 +213,9 @@ def import_listens(
     """
     if account.source != ListenSource.LISTENBRAINZ:
         raise ValueError("ListenBrainz exports are imported into ListenBrainz accounts")
-    run = IngestRun.objects.create(account=account, cursor_before=account.last_ingested_ts)
+    run = IngestRun.objects.create(
+        account=account, kind=IngestRun.Kind.IMPORT, cursor_before=account.last_ingested_ts
+    )
     summary = ImportSummary(run=run)
     batch: list[IncomingListen] = []
     malformed = 0

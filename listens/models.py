@@ -70,9 +70,14 @@ class IngestRun(models.Model):
         SUCCEEDED = "succeeded", "Succeeded"
         FAILED = "failed", "Failed"
 
+    class Kind(models.TextChoices):
+        INGEST = "ingest", "Ingest from the source"
+        IMPORT = "import", "Import of an export file"
+
     account = models.ForeignKey(
         ExternalAccount, on_delete=models.CASCADE, related_name="ingest_runs"
     )
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.INGEST)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.RUNNING)
     started_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)

@@ -300,3 +300,15 @@ def test_reader_skips_blank_lines_and_a_byte_order_mark(tmp_path):
     assert isinstance(items[2], MalformedLine)
     assert len(items) == 3
     assert export_user_name(path) is None
+
+
+def test_an_import_is_logged_as_an_import_run(alice, tmp_path):
+
+    path = tmp_path / "listens.jsonl"
+    path.write_text(
+        '{"listened_at": 1700000000, "track_metadata": {"artist_name": "A", "track_name": "T"}}\n'
+    )
+    call_command("import_listens", "--user", "alice", "--name", "alice_lb", str(path))
+
+    run = IngestRun.objects.get()
+    assert (run.kind, run.listens_new) == (IngestRun.Kind.IMPORT, 1)
