@@ -179,9 +179,18 @@ def compare_titles(reported: TitleParts, candidate_title: str) -> TitleMatch:
     if (
         min(len(reported.key), len(candidate.key)) >= NEAR_TITLE_MIN_LENGTH
         and fuzz.ratio(reported.key, candidate.key) >= NEAR_TITLE_MIN_RATIO
+        # "Part 2" is not a typo of "Part 3": numbers must agree exactly.
+        and _numbers(reported.key) == _numbers(candidate.key)
     ):
         return TitleMatch.NEAR
     return TitleMatch.NONE
+
+
+_NUMBER_TOKEN = re.compile(r"\b(?:\d+|[ivx]{1,4})\b")
+
+
+def _numbers(key: str) -> list[str]:
+    return _NUMBER_TOKEN.findall(key)
 
 
 def artist_matches(
@@ -194,7 +203,15 @@ def artist_matches(
     credit_main, _ = split_featured_artist(credit_display)
     candidates = {artist_key(name) for name in credited_names}
     candidates |= {artist_key(credit_display), artist_key(credit_main)}
-    return bool(reported & (candidates - {""}))
+    candidates -= {""}
+    if reported & candidates:
+        return True
+    # Sources that list artists ("Drake, Rihanna"): every listed name must be credited.
+    listed = [artist_key(part) for part in _ARTIST_LIST_SEPARATOR.split(main)]
+    return len(listed) > 1 and all(name and name in candidates for name in listed)
+
+
+_ARTIST_LIST_SEPARATOR = re.compile(r"\s*,\s*|\s+&\s+|\s+and\s+|\s+x\s+", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -252,9 +269,17 @@ def candidate_agrees(track: TrackText, candidate: RecordingCandidate) -> TitleMa
     """How well a candidate's title agrees, NONE when its artist or live-ness does not."""
     if not artist_matches(track.artist, candidate.credited_names, candidate.credit_display):
         return TitleMatch.NONE
-    if track.parts.live != candidate.live:
+    if track.parts.live != candidate.live and not on_reported_album(track, candidate):
+        # Sources drop "(Live)"; a track reported on the very live album is live.
         return TitleMatch.NONE
     return compare_titles(track.parts, candidate.title)
+
+
+def on_reported_album(track: TrackText, candidate: RecordingCandidate) -> bool:
+    if not track.album:
+        return False
+    wanted = album_key(track.album)
+    return any(album_key(title) == wanted for title in candidate.release_titles)
 
 
 def verify_hint(track: TrackText, candidate: RecordingCandidate) -> bool:

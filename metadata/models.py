@@ -237,3 +237,57 @@ class RecordingAlias(models.Model):
 
     def __str__(self) -> str:
         return f"{self.artist_name} – {self.track_name} → {self.recording_id}"
+
+
+class UnresolvedRecordingManager(models.Manager):
+    def get_queryset(self) -> models.QuerySet:
+        return super().get_queryset().filter(mbid__isnull=True)
+
+
+class UnresolvedRecording(Recording):
+    """Recordings without an MBID, for the curators' "Unresolved tracks" admin."""
+
+    objects = UnresolvedRecordingManager()
+
+    class Meta:
+        proxy = True
+        verbose_name = "unresolved track"
+        verbose_name_plural = "unresolved tracks"
+
+
+class CurationDecision(models.Model):
+    """What a curator decided about one reported text, and what it was before."""
+
+    class Action(models.TextChoices):
+        ASSIGN = "assign", "Assigned an MBID"
+        NOT_IN_MUSICBRAINZ = "not_in_musicbrainz", "Marked not in MusicBrainz"
+        MERGE = "merge", "Merged into another track"
+
+    curator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    action = models.CharField(max_length=20, choices=Action.choices)
+    # The text as reported, kept even when the recording row is merged away.
+    artist_name = models.CharField(max_length=2000, blank=True)
+    track_name = models.CharField(max_length=1000, blank=True)
+    album_name = models.CharField(max_length=1000, blank=True)
+    text_key = models.CharField(max_length=64, blank=True, db_index=True)
+    mbid = models.UUIDField(null=True, blank=True, verbose_name="chosen MBID")
+    previous_status = models.CharField(max_length=20, choices=Recording.Status.choices, blank=True)
+    # The recording the text now belongs to; follows merges (merge_recordings).
+    recording = models.ForeignKey(
+        Recording,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="curation_decisions",
+    )
+    listen_count = models.PositiveIntegerField(default=0, help_text="Listens it applied to.")
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()}: {self.artist_name} – {self.track_name}"

@@ -3,8 +3,9 @@
 Tiers, cheapest first, each accepted only when the recording it names agrees
 with the text (``matching``): the stored result for the same text; a source's
 own MBID (checked against a known row, ListenBrainz's mapping, or one lookup);
-the album's tracklist when several tracks of one album wait; ListenBrainz's MBID
-mapper (50 tracks a request); MusicBrainz recording search. Anything ambiguous
+ListenBrainz's MBID mapper (50 tracks a request, no MusicBrainz request; trusted
+only when it names the reported album); the album's tracklist when several
+tracks of one album still wait; MusicBrainz recording search. Anything ambiguous
 stays unresolved: a wrong MBID is worse than none.
 """
 
@@ -29,6 +30,7 @@ from metadata.matching import (
     album_key,
     artist_matches,
     choose_recording,
+    on_reported_album,
     parse_title,
     rank_album_candidates,
     split_featured_artist,
@@ -358,7 +360,14 @@ class TrackResolver:
             credit_display=credit,
             release_titles=(match.release_name,) if match.release_name else (),
         )
-        # The mapper cannot tell live from studio: require the same live-ness in titles.
+        # The mapper picks one of several same-title recordings ("Intro") on its
+        # own: trust it only when it names the album the source reported or, for
+        # a track reported without album, when we know of no same-title rival.
+        if track.album:
+            if not on_reported_album(track, candidate):
+                return None
+        elif _rivals_in_store(track, mbid):
+            return None
         decision = choose_recording(track, [candidate])
         if decision.mbid is None:
             return None
@@ -384,13 +393,18 @@ class TrackResolver:
             return Resolution(None, UNRESOLVED, decision.reason)
         return _resolution_from_mb(by_mbid[decision.mbid], "search", decision.reason)
 
+    def resolve_from_stored_album(self, track: TrackText) -> Resolution | None:
+        """The track from its album's stored tracklists, if that album is stored."""
+        if not track.album:
+            return None
+        stored = self._stored_album_entries(track.artist, track.album)
+        return self._pick_from_entries(track, stored) if stored else None
+
     def resolve(self, track: TrackText, hints: Sequence[Hint] = ()) -> Resolution:
         """Every tier for one track (album context only from stored albums)."""
         resolution = self.verify_hints(track, hints)
-        if resolution is None and track.album:
-            stored = self._stored_album_entries(track.artist, track.album)
-            if stored:
-                resolution = self._pick_from_entries(track, stored)
+        if resolution is None:
+            resolution = self.resolve_from_stored_album(track)
         if resolution is None:
             (resolution,) = self.resolve_with_mapper([track])
         return resolution or self.resolve_with_search(track)
@@ -403,6 +417,25 @@ class TrackResolver:
         if decision.mbid is None:
             return None
         return Resolution(decision.mbid, "album", f"stored tracklist: {decision.reason}")
+
+
+def _rivals_in_store(track: TrackText, mbid: str) -> bool:
+    """Whether a stored recording other than ``mbid`` has the track's title and artist."""
+    base = track.parts.base[:100]
+    if not base:
+        return False
+    stored = (
+        Recording.objects.filter(mbid__isnull=False, title__icontains=base)
+        .exclude(mbid=mbid)
+        .only("mbid", "title", "artist_name")[:50]
+    )
+    return any(
+        verify_hint(
+            track,
+            RecordingCandidate(str(r.mbid), r.title, (r.artist_name,), r.artist_name),
+        )
+        for r in stored
+    )
 
 
 def _row_credit_names(credit: ArtistCredit | None) -> tuple[str, ...]:
@@ -521,8 +554,9 @@ def resolve_unresolved(
     resolver: TrackResolver | None = None,
     on_progress: Callable[[int], None] | None = None,
 ) -> ResolveSummary:
-    """Retry unresolved recordings that are due, oldest first: album context for
-    albums with several waiting tracks, then the mapper in batches, then search."""
+    """Retry unresolved recordings that are due, oldest first: source hints, the
+    mapper in batches (free of MusicBrainz requests), album context for albums
+    with several tracks still waiting, then search."""
     resolver = resolver or TrackResolver()
     summary = ResolveSummary()
     queue = due_unresolved_recordings().order_by("created_at", "pk")
@@ -585,30 +619,39 @@ def resolve_unresolved(
         if not guarded(by_hint, [recording]):
             return summary
 
-    # Album context.
     albums: dict[tuple[str, str], list[Recording]] = defaultdict(list)
     for recording in recordings:
         if recording.album_name:
             albums[(album_key(recording.album_name), recording.artist_name.casefold())].append(
                 recording
             )
-    for group in albums.values():
-        if len(group) < 2:
-            continue
-        members = [r for r in group if r.pk in pending]
 
-        def by_album(members: list[Recording] = members) -> None:
-            first = members[0]
-            answers = resolver.resolve_album(
-                first.artist_name, first.album_name, [text(r) for r in members]
-            )
-            for recording, answer in zip(members, answers, strict=True):
-                settle(recording, answer)
+    def album_pass(min_waiting: int) -> bool:
+        """Album context for albums with at least ``min_waiting`` tracks still waiting:
+        one search and one browse resolve them all (one track costs one search)."""
+        for group in albums.values():
+            members = [r for r in group if r.pk in pending]
+            if len(members) < min_waiting:
+                continue
 
-        if not guarded(by_album, members):
-            return summary
+            def by_album(members: list[Recording] = members) -> None:
+                first = members[0]
+                answers = resolver.resolve_album(
+                    first.artist_name, first.album_name, [text(r) for r in members]
+                )
+                for recording, answer in zip(members, answers, strict=True):
+                    settle(recording, answer)
 
-    # The mapper, 50 at a time.
+            if not guarded(by_album, members):
+                return False
+        return True
+
+    # Albums with several waiting tracks first: two requests for all of them, and
+    # the stored tracklists tell the mapper tier which titles are ambiguous.
+    if not album_pass(2):
+        return summary
+
+    # The mapper, 50 at a time: no MusicBrainz request at all.
     waiting = list(pending.values())
     for start in range(0, len(waiting), 50):
         batch = [r for r in waiting[start : start + 50] if r.pk in pending]
@@ -622,11 +665,14 @@ def resolve_unresolved(
         if not guarded(by_mapper, batch):
             return summary
 
-    # Search, one at a time.
+    # Search, one at a time, unless the album is stored already (no request).
     for recording in list(pending.values()):
 
         def by_search(recording: Recording = recording) -> None:
-            settle(recording, resolver.resolve_with_search(text(recording)))
+            track = text(recording)
+            settle(recording, resolver.resolve_from_stored_album(track))
+            if recording.pk in pending:
+                settle(recording, resolver.resolve_with_search(track))
 
         if not guarded(by_search, [recording]):
             return summary

@@ -292,3 +292,35 @@ def test_preferred_release_country_then_date_then_mbid():
     assert choose_preferred_release(releases, country="us") == "c-us-late"
     assert choose_preferred_release(releases, country="JP") == "a-gb"
     assert choose_preferred_release([]) is None
+
+
+@pytest.mark.parametrize(
+    ("reported", "candidate"),
+    [
+        ("Another Brick in the Wall, Part 3", "Another Brick in the Wall, Part 2"),
+        ("Piano Sonata No. 14 in C-sharp minor", "Piano Sonata No. 18 in C-sharp minor"),
+        ("Symphony No. 5 Movement II", "Symphony No. 5 Movement III"),
+    ],
+)
+def test_titles_that_differ_in_a_number_are_not_near_matches(reported, candidate):
+    assert compare_titles(parse_title(reported), candidate) is TitleMatch.NONE
+
+
+def test_listed_artists_match_when_every_one_is_credited():
+    credit = ("Drake", "Rihanna")
+
+    assert artist_matches("Drake, Rihanna", credit, "Drake feat. Rihanna")
+    assert artist_matches("Drake & Rihanna", credit, "Drake feat. Rihanna")
+    assert not artist_matches("Drake, Future", credit, "Drake feat. Rihanna")
+    assert artist_matches("Earth, Wind & Fire", ("Earth, Wind & Fire",), "Earth, Wind & Fire")
+
+
+def test_plain_title_on_the_reported_live_album_is_the_live_recording():
+    studio = candidate("studio", release_titles=("News of the World",))
+    live = candidate("live", on_live_releases_only=True, release_titles=("Live Killers",))
+
+    on_live_album = TrackText("We Will Rock You", "Queen", album="Live Killers")
+    without_album = TrackText("We Will Rock You", "Queen")
+
+    assert choose_recording(on_live_album, [studio, live]).mbid == "live"
+    assert choose_recording(without_album, [studio, live]).mbid == "studio"

@@ -258,6 +258,7 @@ def test_curator_decision_is_reused_without_requests(resolver, mocked):
 def test_mapper_answer_is_accepted_only_when_it_agrees(external_settings, mocked):
     external_settings.MBID_MAPPER_BASE_URL = "https://lb.test/1/"
     resolver = TrackResolver(use_mapper=True)
+    news = "News of the World"
     mocked.post(
         MAPPER,
         json=[
@@ -266,28 +267,85 @@ def test_mapper_answer_is_accepted_only_when_it_agrees(external_settings, mocked
                 "recording_mbid": WWRY,
                 "recording_name": "We Will Rock You",
                 "artist_credit_name": "Queen",
+                "release_name": news,
             },
             {
                 "index": 1,
                 "recording_mbid": WWRY_OTHER,
                 "recording_name": "Under Pressure",
                 "artist_credit_name": "Queen & David Bowie",
+                "release_name": "Hot Space",
+            },
+            {
+                "index": 2,
+                "recording_mbid": CHAMPIONS,
+                "recording_name": "We Are the Champions",
+                "artist_credit_name": "Queen",
+                "release_name": "Greatest Hits",  # not the album the listen named
             },
         ],
     )
-    row_ok = get_or_create_recording_for_text(artist_name="Queen", track_name="We Will Rock You")
-    row_bad = get_or_create_recording_for_text(artist_name="Queen", track_name="Under Prussia")
+    row_ok = get_or_create_recording_for_text(
+        artist_name="Queen", track_name="We Will Rock You", album_name=news
+    )
+    row_bad = get_or_create_recording_for_text(
+        artist_name="Queen", track_name="Under Prussia", album_name="Hot Space"
+    )
+    row_other_album = get_or_create_recording_for_text(
+        artist_name="Queen", track_name="We Are the Champions", album_name="Live Killers"
+    )
     mocked.get(MB + "recording/", json=search_answer())
 
     summary = resolve_unresolved(resolver=resolver)
 
-    row_ok.refresh_from_db()
     assert str(Recording.objects.get(pk=row_ok.pk).mbid) == WWRY
     assert Recording.objects.get(pk=row_bad.pk).mbid is None  # fuzzy mismatch not trusted
-    assert (summary.resolved, summary.unresolved, summary.errors) == (1, 1, 0)
+    assert Recording.objects.get(pk=row_other_album.pk).mbid is None
+    assert (summary.resolved, summary.unresolved, summary.errors) == (1, 2, 0)
     assert summary.by_method == {"mapper": 1}
     sent = json.loads(mocked.calls[0].request.body)["recordings"]
-    assert len(sent) == 2  # one mapper request for both
+    assert len(sent) == 3  # one mapper request for all
+
+
+def intro_mapper_answer(mocked):
+    mocked.post(
+        MAPPER,
+        json=[
+            {
+                "index": 0,
+                "recording_mbid": WWRY,
+                "recording_name": "Intro",
+                "artist_credit_name": "Queen",
+                "release_name": "Some Album",
+            }
+        ],
+    )
+
+
+def test_mapper_is_not_trusted_without_album_when_a_same_title_rival_is_known(
+    external_settings, mocked
+):
+    external_settings.MBID_MAPPER_BASE_URL = "https://lb.test/1/"
+    Recording.objects.create(mbid=WWRY_OTHER, title="Intro", artist_name="Queen", status="resolved")
+    intro_mapper_answer(mocked)
+    mocked.get(
+        MB + "recording/",
+        json=search_answer(recording(WWRY, "Intro"), recording(WWRY_OTHER, "Intro")),
+    )
+
+    mbid = resolve_track_to_mb_recording("Intro", "Queen", resolver=TrackResolver(use_mapper=True))
+
+    assert mbid is None  # the search agrees: two "Intro"s, no way to tell
+
+
+def test_mapper_answer_without_album_is_trusted_when_no_rival_is_known(external_settings, mocked):
+    external_settings.MBID_MAPPER_BASE_URL = "https://lb.test/1/"
+    intro_mapper_answer(mocked)
+
+    mbid = resolve_track_to_mb_recording("Intro", "Queen", resolver=TrackResolver(use_mapper=True))
+
+    assert mbid == WWRY
+    assert len(mocked.calls) == 1  # the mapper only: no MusicBrainz request
 
 
 def test_mapper_failure_falls_through_to_search(external_settings, mocked):

@@ -1,0 +1,1 @@
+"""Benches: scripts that print figures (``python -m bench.<name>``), not tests."""

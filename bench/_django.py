@@ -1,0 +1,82 @@
+"""Django for benches: settings from the environment, a throwaway database.
+
+    with throwaway_django({"MUSICBRAINZ_BASE_URL": emu.env["MUSICBRAINZ_BASE_URL"]}):
+        from metadata.resolution import resolve_unresolved  # import models only inside
+        ...
+
+By default the database is a fresh SQLite file in a temporary directory, deleted
+afterwards. With ``BENCH_DATABASE_URL`` set (e.g. ``postgres://…/sidetrack``) the
+bench runs on a throwaway *test* database that Django creates next to the named
+one (``test_<name>``) and drops afterwards: the named database is never touched.
+A ``.env`` file is ignored, so a developer's settings cannot leak into the figures.
+
+Settings are read once per process, so this can be entered once per process, and
+the environment (service URLs, ...) must be known before entering it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+
+BENCH_USER_AGENT = "SidetrackBench/0.1 ( bench@example.org )"
+
+# Quiet, no sleeping, no retries: a bench measures requests, not backoff.
+DEFAULT_ENV = {
+    "DJANGO_SETTINGS_MODULE": "sidetrack.settings",
+    "DEBUG": "false",
+    "LOG_LEVEL": "WARNING",
+    "SIDETRACK_MUSICBRAINZ_APP_NAME": BENCH_USER_AGENT,
+    "LISTENBRAINZ_USER_AGENT": BENCH_USER_AGENT,
+    "MUSICBRAINZ_RATE_LIMIT": "0",
+    "HTTP_MAX_RETRIES": "0",
+    "HTTP_BACKOFF_FACTOR": "0",
+}
+
+
+@contextmanager
+def throwaway_django(env: Mapping[str, str] | None = None) -> Iterator[str]:
+    """Set Django up against a migrated throwaway database; yields its description."""
+    import django
+    from django.apps import apps
+
+    if apps.ready:
+        raise RuntimeError("Django is already set up in this process: run one bench per process")
+    workdir = tempfile.mkdtemp(prefix="sidetrack-bench-")
+    server_url = os.environ.get("BENCH_DATABASE_URL", "").strip()
+    os.environ.update(DEFAULT_ENV)
+    os.environ.update(env or {})
+    os.environ["SIDETRACK_ENV_FILE"] = os.path.join(workdir, "no.env")  # never read .env
+    os.environ["DATABASE_URL"] = server_url or f"sqlite:///{workdir}/bench.sqlite3"
+    try:
+        django.setup()
+        from django.core.management import call_command
+        from django.db import connection, connections
+
+        original_name = connection.settings_dict["NAME"]
+        if server_url:
+            # Creates test_<name>, migrates it, creates the cache table, switches to it.
+            test_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
+            where = f"{connection.vendor} test database {test_name} (dropped afterwards)"
+        else:
+            call_command("migrate", verbosity=0, interactive=False)
+            call_command("createcachetable", verbosity=0)
+            where = f"SQLite file {original_name} (deleted afterwards)"
+        try:
+            yield where
+        finally:
+            if server_url:
+                connection.creation.destroy_test_db(original_name, verbosity=0)
+            connections.close_all()
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def reset_database() -> None:
+    """Empty every table (between two runs of a bench on one database)."""
+    from django.core.management import call_command
+
+    call_command("flush", interactive=False, verbosity=0)

@@ -1,0 +1,753 @@
+"""Track-resolution bench: upstream requests and accuracy, project vs naive search.
+
+    .venv/bin/python -m bench.resolution [--listens 3000] [--seed 1] [--show 5]
+
+Builds a synthetic MusicBrainz catalog with the noise real listen sources carry
+(remaster suffixes, feat. variants, quote and accent variants, live and studio
+recordings of one song, one title by several artists, several albums per artist,
+deluxe editions, singles, texts that are not in the catalog at all), a listening
+history over it (album sessions and single plays, long-tailed), and serves the
+catalog with the local emulator (MusicBrainz search/lookup/browse and the
+ListenBrainz MBID mapper). Then, on a throwaway database (``bench._django``):
+
+1. the project: unresolved rows created as ingest does (``recordings_for_tracks``,
+   the first listen's album and duration), ``resolve_unresolved()``, then each
+   listen's text read back through ``get_or_create_recording_for_text``;
+   once with the MBID mapper and once with ``MBID_MAPPER_ENABLED=False``;
+2. a naive resolver: one recording search per distinct (artist, title) through
+   the project's ``MusicBrainzClient``, taking the first hit whose normalized
+   title equals the reported title.
+
+Requests are counted from the emulator's log (MusicBrainz and the mapper apart).
+Precision = correct MBIDs / MBIDs given; recall = correct MBIDs / listens whose
+text is in the catalog. Both are per listen (the targets), and per distinct
+track too. Exit code 0 whatever the figures: this is a report, not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import time
+import unicodedata
+from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from bench._django import reset_database, throwaway_django
+from metadata.matching import normalize_text, text_key
+from tests.emulator import Emulator, EmuRecording, EmuRelease, World
+from tests.emulator.data import CreditLike
+
+# Targets from the issue.
+MAX_REQUEST_RATIO = 0.35
+MIN_PRECISION = 0.99
+
+_SYLLABLES = (
+    "ka", "la", "mo", "ri", "sen", "ta", "vel", "or", "an", "de", "lu", "mi", "sol", "ver", "no",
+    "ze", "tha", "on", "el", "bra", "cor", "dun", "pa", "ti", "rho", "gan", "bel", "fin", "dor",
+    "ush",
+)  # fmt: skip
+_ACCENTED_WORDS = (
+    "Café", "Señorita", "Déjà Vu", "Noël", "Über", "Mañana", "Naïve", "Crème", "Façade",
+    "Corazón", "Canción", "Niño", "Garçon", "Ångström",
+)  # fmt: skip
+_APOSTROPHE_WORDS = (
+    "Don't", "Can't", "I'm", "It's", "Won't", "Ain't", "Lovin'", "Rock 'n' Roll", "Goin'", "Y'all",
+)  # fmt: skip
+_SHARED_TITLES = (
+    "Home", "Stay", "Hello", "Gravity", "Runaway", "Forever", "Alone", "Fire", "Dreams", "Closer",
+)  # fmt: skip
+_VENUES = ("Wembley", "the Apollo", "Budokan", "Red Rocks", "the Roundhouse", "Paradiso")
+_REMASTER_SUFFIXES = (
+    " - Remastered 2011", " - 2009 Remaster", " (Remastered)", " - Remastered Version",
+    " [2015 Remaster]",
+)  # fmt: skip
+_ACCENT_VOWELS = {"a": "á", "o": "ö", "e": "é", "u": "ü", "i": "í"}
+
+
+# --- the synthetic world ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Reported:
+    """One way a source reports a track, and the recording it truly is."""
+
+    artist: str
+    title: str
+    album: str
+    duration_ms: int | None
+    truth: str | None  # recording MBID; None: the text is not in the catalog
+    tags: tuple[str, ...]  # the noise and catalog traits behind this text
+
+    @property
+    def pair(self) -> tuple[str, str]:
+        return (self.artist, self.title)
+
+
+@dataclass
+class Slot:
+    """A recording's place on a release: what a listener actually played."""
+
+    recording: EmuRecording
+    release: EmuRelease
+    variants: list[Reported] = field(default_factory=list)  # primary, then another source's
+
+
+def strip_accents(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text)
+    return unicodedata.normalize(
+        "NFC", "".join(c for c in decomposed if not unicodedata.combining(c))
+    )
+
+
+class Names:
+    def __init__(self, rng: random.Random) -> None:
+        self.rng = rng
+        self.artists: set[str] = set()
+
+    def word(self) -> str:
+        return "".join(self.rng.choice(_SYLLABLES) for _ in range(self.rng.randint(1, 3))).title()
+
+    def words(self, low: int, high: int) -> str:
+        return " ".join(self.word() for _ in range(self.rng.randint(low, high)))
+
+    def artist(self) -> str:
+        rng = self.rng
+        while True:
+            name = self.words(1, 2)
+            roll = rng.random()
+            if roll < 0.12:
+                name = f"The {name}"
+            elif roll < 0.18:
+                name = f"{self.word()} & {self.word()}"
+            if rng.random() < 0.15:  # "Sigur Rós", "Mötley Crüe"
+                vowels = [i for i, c in enumerate(name) if c in _ACCENT_VOWELS]
+                if vowels:
+                    i = rng.choice(vowels)
+                    name = name[:i] + _ACCENT_VOWELS[name[i]] + name[i + 1 :]
+            if normalize_text(name) not in self.artists:
+                self.artists.add(normalize_text(name))
+                return name
+
+    def song(self, *, curly: bool) -> str:
+        rng = self.rng
+        words = self.words(1, 4).split()
+        if rng.random() < 0.08:
+            words.insert(rng.randint(0, len(words)), rng.choice(_ACCENTED_WORDS))
+        if rng.random() < 0.09:
+            word = rng.choice(_APOSTROPHE_WORDS)
+            words.insert(0, word.replace("'", "\u2019") if curly else word)
+        return " ".join(words)
+
+
+class WorldBuilder:
+    def __init__(self, seed: int, n_artists: int) -> None:
+        self.rng = random.Random(seed)
+        self.world = World()
+        self.catalog = self.world.catalog
+        self.names = Names(self.rng)
+        self.n_artists = n_artists
+        self.releases: list[EmuRelease] = []
+        self.phantoms: list[Reported] = []
+        self._sequel_misses: list[tuple[str, str, str]] = []  # (artist, missing title, album)
+        self._artist_titles: dict[str, set[str]] = defaultdict(set)
+        self._title_recordings: dict[tuple[str, str], set[str]] = defaultdict(set)
+
+    # catalog
+
+    def build(self) -> WorldBuilder:
+        rng, catalog = self.rng, self.catalog
+        artists = []
+        for _ in range(self.n_artists):
+            artists.append(
+                catalog.add_artist(self.names.artist(), country=rng.choice(["GB", "US", "SE"]))
+            )
+        for artist in artists:
+            curly = rng.random() < 0.6  # the artist's releases use ’ rather than '
+            studio: list[EmuRecording] = []
+            first_year = rng.randint(1968, 2015)
+            for number in range(rng.randint(2, 4)):
+                year = first_year + 2 * number + rng.randint(0, 2)
+                date = f"{year}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
+                if rng.random() < 0.3:
+                    album_title = self.names.song(curly=curly)
+                else:
+                    album_title = self.names.words(1, 3)
+                tracks = self._album_tracks(artist, artists, curly)
+                group = catalog.add_release_group(album_title, artist, first_release_date=date)
+                self.releases.append(catalog.add_release(group, [tracks], date=date))
+                studio.extend(tracks)
+                if rng.random() < 0.15:
+                    bonus = [self._recording(self.names.song(curly=curly), artist, artist)]
+                    self.releases.append(
+                        catalog.add_release(
+                            group,
+                            [[*tracks, *bonus]],
+                            title=f"{album_title} (Deluxe Edition)",
+                            date=str(min(year + 10, 2025)),
+                            country="GB",
+                        )
+                    )
+            # Added after the studio albums, as MusicBrainz's mapper prefers originals.
+            if rng.random() < 0.25:
+                self._live_album(artist, studio, first_year + 12)
+            if rng.random() < 0.3:
+                self._single(artist, rng.choice(studio), first_year + 1)
+            if rng.random() < 0.1:
+                picks = rng.sample(studio, min(8, len(studio)))
+                group = catalog.add_release_group(
+                    "Greatest Hits",
+                    artist,
+                    secondary_types=["Compilation"],
+                    first_release_date=str(first_year + 20),
+                )
+                self.releases.append(catalog.add_release(group, [picks], date=str(first_year + 20)))
+        self._make_phantoms(artists)
+        return self
+
+    def _recording(self, title: str, artist, credit: CreditLike, **kwargs) -> EmuRecording:
+        length = None if self.rng.random() < 0.03 else self.rng.randint(95_000, 400_000)
+        recording = self.catalog.add_recording(
+            title, credit, kwargs.pop("length", length), **kwargs
+        )
+        self._artist_titles[artist.mbid].add(normalize_text(title))
+        self._title_recordings[(artist.mbid, normalize_text(title))].add(recording.mbid)
+        return recording
+
+    def _album_tracks(self, artist, artists, curly: bool) -> list[EmuRecording]:
+        rng = self.rng
+        count = rng.randint(7, 12)
+        titles: list[str] = []
+        for position in range(count):
+            if position == 0 and rng.random() < 0.3:
+                titles.append("Intro")  # one artist, several albums, several "Intro"s
+            elif position == count - 1 and rng.random() < 0.15:
+                titles.append("Outro")
+            elif rng.random() < 0.07:
+                titles.append(rng.choice(_SHARED_TITLES))  # one title, several artists
+            else:
+                titles.append(self.names.song(curly=curly))
+        if rng.random() < 0.06:  # "Long Title, Pt. 1" / "Pt. 2"
+            base = self.names.words(3, 3)
+            at = rng.randint(1, count - 2)
+            titles[at] = f"{base}, Pt. 1"
+            if rng.random() < 0.5:
+                titles[at + 1] = f"{base}, Pt. 2"
+            else:  # Pt. 2 exists, but not in MusicBrainz
+                self._sequel_misses.append((artist.name, f"{base}, Pt. 2", ""))
+        recordings = []
+        for title in titles:
+            if (
+                title not in ("Intro", "Outro")
+                and normalize_text(title) in self._artist_titles[artist.mbid]
+            ):
+                title = self.names.song(curly=curly)
+            credit: CreditLike = artist
+            if rng.random() < 0.06:
+                other = rng.choice([a for a in artists if a is not artist])
+                credit = [(artist, artist.name, " feat. "), (other, other.name, "")]
+            recordings.append(self._recording(title, artist, credit))
+        return recordings
+
+    def _live_album(self, artist, studio: list[EmuRecording], year: int) -> None:
+        rng = self.rng
+        venue = rng.choice(_VENUES)
+        date = f"{year}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
+        live = []
+        for original in rng.sample(studio, min(rng.randint(5, 8), len(studio))):
+            length = (original.length_ms or 240_000) + rng.randint(5_000, 40_000)
+            live.append(
+                self._recording(
+                    original.title,
+                    artist,
+                    original.artist_credit,
+                    length=length,
+                    disambiguation=f"live, {date}: {venue}",
+                )
+            )
+        group = self.catalog.add_release_group(
+            f"Live at {venue}", artist, secondary_types=["Live"], first_release_date=date
+        )
+        self.releases.append(self.catalog.add_release(group, [live], date=date))
+
+    def _single(self, artist, original: EmuRecording, year: int) -> None:
+        if self.rng.random() < 0.5:
+            recording = original  # the album recording, released as a single
+        else:  # a distinct single edit with the same title
+            length = max(90_000, (original.length_ms or 240_000) - self.rng.randint(20_000, 60_000))
+            recording = self._recording(
+                original.title,
+                artist,
+                original.artist_credit,
+                length=length,
+                disambiguation="single version",
+            )
+        group = self.catalog.add_release_group(
+            original.title, artist, primary_type="Single", first_release_date=str(year)
+        )
+        self.releases.append(self.catalog.add_release(group, [[recording]], date=str(year)))
+
+    def _make_phantoms(self, artists) -> None:
+        """Texts that are not in the catalog: each must stay unresolved."""
+        rng = self.rng
+        count = max(20, len(self.releases) // 2)
+        for _ in range(count):
+            roll = rng.random()
+            album = self.names.words(1, 3) if rng.random() < 0.5 else ""
+            duration = rng.randint(95_000, 400_000) if rng.random() < 0.5 else None
+            if roll < 0.45:
+                artist, title, tag = self.names.artist(), self.names.song(curly=False), "unknown"
+            elif roll < 0.8:
+                known = rng.choice(artists)
+                title = self.names.song(curly=False)
+                while normalize_text(title) in self._artist_titles[known.mbid]:
+                    title = self.names.song(curly=False)
+                artist, tag = known.name, "unknown-title"
+                groups = self.catalog.release_groups_of(known.mbid)
+                if groups and rng.random() < 0.3:  # a bonus track MusicBrainz lacks
+                    album = rng.choice(groups).title
+            else:
+                artist, title, tag = self.names.artist(), rng.choice(_SHARED_TITLES), "cover"
+            self.phantoms.append(
+                Reported(artist, title, album, duration, None, ("not-in-catalog", tag))
+            )
+        for artist, title, album in self._sequel_misses:
+            self.phantoms.append(
+                Reported(artist, title, album, None, None, ("not-in-catalog", "sequel"))
+            )
+
+    # what sources report
+
+    def reported(self, slot: Slot) -> Reported:
+        rng = self.rng
+        recording, release = slot.recording, slot.release
+        group = release.release_group
+        credit = recording.artist_credit
+        main = credit[0][1]
+        artist, title = recording.credit_name, recording.title
+        tags: list[str] = []
+        words = title.split()
+        longest = max(range(len(words)), key=lambda i: len(words[i]))
+        if len(title) >= 12 and len(words[longest]) >= 5 and rng.random() < 0.02:
+            word = words[longest]  # a letter dropped from the title itself
+            cut = rng.randint(1, len(word) - 2)
+            words[longest] = word[:cut] + word[cut + 1 :]
+            title = " ".join(words)
+            tags.append("typo")
+        if len(credit) > 1:
+            featured = credit[1][1]
+            roll = rng.random()
+            if roll < 0.5:
+                artist, title = main, f"{title} (feat. {featured})"
+                tags.append("feat-in-title")
+            elif roll < 0.8:
+                tags.append("feat-in-credit")
+            elif roll < 0.9:
+                artist = f"{main} ft. {featured}"
+                tags.append("ft-in-credit")
+            else:  # Spotify-style list of artists
+                artist = f"{main}, {featured}"
+                tags.append("comma-credit")
+        if "Live" in group.secondary_types:
+            roll = rng.random()
+            if roll < 0.45:
+                title += " - Live"
+                tags.append("live-dash")
+            elif roll < 0.8:
+                title += f" (Live at {group.title.removeprefix('Live at ')})"
+                tags.append("live-bracket")
+            else:  # only the album says it is live (reported below, always)
+                tags.append("live-plain-title")
+        elif rng.random() < 0.08:
+            title += rng.choice(_REMASTER_SUFFIXES)
+            tags.append("remaster-suffix")
+        if ("'" in title or "\u2019" in title) and rng.random() < 0.5:
+            swapped = title.replace("'", "\0").replace("\u2019", "'").replace("\0", "\u2019")
+            title = swapped
+            tags.append("quote-swapped")
+        if title != strip_accents(title) and rng.random() < 0.35:
+            title = strip_accents(title)
+            tags.append("accents-dropped")
+        if artist != strip_accents(artist) and rng.random() < 0.35:
+            artist = strip_accents(artist)
+            tags.append("artist-accents-dropped")
+        if artist.startswith("The ") and rng.random() < 0.15:
+            artist = artist[4:]
+            tags.append("the-dropped")
+        if " & " in artist and rng.random() < 0.4:
+            artist = artist.replace(" & ", " and ")
+            tags.append("and-for-&")
+        if rng.random() < 0.03:
+            title = title.lower()
+            tags.append("lower-case")
+        album = ""
+        if rng.random() < 0.72 or "live-plain-title" in tags:
+            album = release.title
+            if "(Deluxe Edition)" in album:
+                tags.append("deluxe-album")
+            elif rng.random() < 0.05:
+                album += " [Remastered]"
+                tags.append("album-remastered")
+        else:
+            tags.append("no-album")
+        duration = None
+        if recording.length_ms and rng.random() < 0.55:
+            duration = recording.length_ms + rng.randint(-1500, 1500)
+        # Catalog traits that make this text hard.
+        first = credit[0][0]
+        same_title = self._title_recordings[(first.mbid, normalize_text(recording.title))]
+        if len(same_title) > 1:
+            tags.append("same-artist-same-title")
+        if recording.title in _SHARED_TITLES:
+            tags.append("shared-title")
+        if recording.disambiguation == "single version":
+            tags.append("single-version")
+        return Reported(artist, title, album, duration, recording.mbid, tuple(tags) or ("plain",))
+
+    # listening
+
+    def listens(self, n: int) -> list[Reported]:
+        rng = self.rng
+        releases = list(self.releases)
+        rng.shuffle(releases)
+        release_weights = [1.0 / (rank + 1) ** 0.9 for rank in range(len(releases))]
+        phantom_weights = [1.0 / (rank + 1) ** 0.8 for rank in range(len(self.phantoms))]
+        slots: dict[tuple[str, int], Slot] = {}
+
+        def play(release: EmuRelease, position: int) -> Reported:
+            key = (release.mbid, position)
+            slot = slots.get(key)
+            if slot is None:
+                recording = release.media[0][position].recording
+                slot = slots[key] = Slot(recording, release)
+                slot.variants = [self.reported(slot), self.reported(slot)]
+            # Mostly one source's text; now and then another source's for the same play.
+            return slot.variants[0] if rng.random() >= 0.1 else slot.variants[1]
+
+        out: list[Reported] = []
+        while len(out) < n:
+            roll = rng.random()
+            if roll < 0.07:
+                out.append(rng.choices(self.phantoms, weights=phantom_weights)[0])
+                continue
+            (release,) = rng.choices(releases, weights=release_weights)
+            tracks = len(release.media[0])
+            if roll < 0.5:  # an album session
+                start = 0 if rng.random() < 0.6 else rng.randrange(tracks)
+                for position in range(start, min(tracks, start + rng.randint(3, 10))):
+                    out.append(play(release, position))
+            else:
+                weights = [1.0 / (p + 1) ** 0.5 for p in range(tracks)]
+                out.append(play(release, rng.choices(range(tracks), weights=weights)[0]))
+        return out[:n]
+
+
+# --- measuring ----------------------------------------------------------------------
+
+
+@dataclass
+class Outcome:
+    name: str
+    answers: list[str | None]  # per listen
+    mb_requests: int
+    mapper_requests: int
+    seconds: float
+    note: str = ""
+
+
+@dataclass
+class Score:
+    given: int
+    correct: int
+    relevant: int
+
+    @property
+    def precision(self) -> float:
+        return self.correct / self.given if self.given else 1.0
+
+    @property
+    def recall(self) -> float:
+        return self.correct / self.relevant if self.relevant else 1.0
+
+    @property
+    def wrong(self) -> int:
+        return self.given - self.correct
+
+
+def score(truths: Sequence[str | None], answers: Sequence[str | None]) -> Score:
+    given = sum(a is not None for a in answers)
+    correct = sum(a is not None and a == t for t, a in zip(truths, answers, strict=True))
+    return Score(given, correct, sum(t is not None for t in truths))
+
+
+def per_track(listens: Sequence[Reported], answers: Sequence[str | None]) -> Score:
+    """Each distinct (artist, title) once; its truth is what most of its listens were."""
+    truths: dict[tuple[str, str], Counter] = defaultdict(Counter)
+    answer: dict[tuple[str, str], str | None] = {}
+    for listen, got in zip(listens, answers, strict=True):
+        truths[listen.pair][listen.truth] += 1
+        answer.setdefault(listen.pair, got)
+    pairs = list(truths)
+    return score([truths[p].most_common(1)[0][0] for p in pairs], [answer[p] for p in pairs])
+
+
+def count_requests(emu: Emulator) -> tuple[int, int, str]:
+    """MusicBrainz requests, mapper requests, and what the MusicBrainz ones were."""
+    kinds: Counter[str] = Counter()
+    mapper = 0
+    for r in emu.requests:
+        if r.service == "listenbrainz" and r.path.startswith("metadata/lookup"):
+            mapper += 1
+        elif r.service == "musicbrainz":
+            entity, _, mbid = r.path.partition("/")
+            kind = "search" if "query" in r.params else "lookup" if mbid else "browse"
+            kinds[f"{entity} {kind}"] += 1
+    mb = sum(kinds.values())
+    return mb, mapper, ", ".join(f"{kind} {n}" for kind, n in kinds.most_common())
+
+
+def run_project(emu: Emulator, listens: Sequence[Reported], *, mapper: bool) -> Outcome:
+    from django.test import override_settings
+
+    from metadata.resolution import resolve_unresolved
+    from metadata.services import (
+        ReportedTrack,
+        get_or_create_recording_for_text,
+        recordings_for_tracks,
+    )
+
+    reset_database()
+    emu.reset_log()
+    # As ingest does: one row per new text, with its first listen's album and duration.
+    rows = recordings_for_tracks(
+        ReportedTrack(r.artist, r.title, album_name=r.album, duration_ms=r.duration_ms)
+        for r in listens
+    )
+    started = time.monotonic()
+    with override_settings(MBID_MAPPER_ENABLED=mapper):
+        summary = resolve_unresolved()
+    seconds = time.monotonic() - started
+    answers = []
+    for r in listens:
+        recording = get_or_create_recording_for_text(
+            artist_name=r.artist, track_name=r.title, album_name=r.album, duration_ms=r.duration_ms
+        )
+        answers.append(str(recording.mbid) if recording.mbid else None)
+    mb, lookups, kinds = count_requests(emu)
+    methods = ", ".join(f"{k} {v}" for k, v in sorted(summary.by_method.items()))
+    note = f"MB: {kinds}; {len(rows)} rows: resolved {summary.resolved} ({methods}), "
+    note += f"unresolved {summary.unresolved}"
+    note += f", errors {summary.errors}" if summary.errors else ""
+    note += f", stopped early: {summary.stopped_early}" if summary.stopped_early else ""
+    name = "project" if mapper else "project, mapper off"
+    return Outcome(name, answers, mb, lookups, seconds, note)
+
+
+def run_naive(emu: Emulator, listens: Sequence[Reported]) -> Outcome:
+    from metadata.providers import get_musicbrainz_client
+    from sidetrack.http import ExternalApiError
+
+    client = get_musicbrainz_client()
+    emu.reset_log()
+    started = time.monotonic()
+    by_pair: dict[tuple[str, str], str | None] = {}
+    errors = 0
+    for r in listens:
+        if r.pair in by_pair:
+            continue
+        wanted = normalize_text(r.title)
+        try:
+            page = client.search_recordings(r.title, r.artist)
+        except ExternalApiError:
+            errors += 1
+            by_pair[r.pair] = None
+            continue
+        by_pair[r.pair] = next(
+            (h.mbid for h in page.items if normalize_text(h.title) == wanted), None
+        )
+    seconds = time.monotonic() - started
+    mb, lookups, _ = count_requests(emu)
+    note = f"{len(by_pair)} searches" + (f", {errors} errors" if errors else "")
+    return Outcome("naive search", [by_pair[r.pair] for r in listens], mb, lookups, seconds, note)
+
+
+# --- report -----------------------------------------------------------------------------
+
+
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "FAIL"
+
+
+def breakdown(listens: Sequence[Reported], answers: Sequence[str | None]) -> list[str]:
+    """Wrong and missed listens by the traits of their text (a listen counts under each)."""
+    first_truth: dict[str, str | None] = {}
+    for r in listens:
+        first_truth.setdefault(text_key(r.artist, r.title), r.truth)
+    wrong: Counter[str] = Counter()
+    missed: Counter[str] = Counter()
+    shared = 0
+    for r, got in zip(listens, answers, strict=True):
+        if got is not None and got != r.truth:
+            wrong.update(r.tags)
+            shared += got == first_truth[text_key(r.artist, r.title)]
+        elif got is None and r.truth is not None:
+            missed.update(r.tags)
+
+    def top(counter: Counter[str]) -> str:
+        return ", ".join(f"{tag} {n}" for tag, n in counter.most_common(5)) or "none"
+
+    return [
+        f"  wrong {sum(1 for r, g in zip(listens, answers, strict=True) if g and g != r.truth)}"
+        f" ({shared} right for their text's first listen, another recording shares the text):"
+        f" {top(wrong)}",
+        f"  missed: {top(missed)}",
+    ]
+
+
+def describe(world: World, mbid: str | None) -> str:
+    if mbid is None:
+        return "nothing"
+    recording = world.catalog.recordings.get(mbid)
+    if recording is None:
+        return mbid
+    extra = f" ({recording.disambiguation})" if recording.disambiguation else ""
+    appearances = world.catalog.appearances(mbid)
+    on = f" on {appearances[0].release.title!r}" if appearances else ""
+    return f"{recording.credit_name} - {recording.title!r}{extra}{on} [{mbid[:8]}]"
+
+
+def examples(
+    world: World, listens: Sequence[Reported], answers: Sequence[str | None], n: int
+) -> list[str]:
+    """Wrong answers first (the resolver's own mistakes before those of a text shared
+    with another recording), then misses; each distinct case once."""
+    first_truth: dict[str, str | None] = {}
+    for r in listens:
+        first_truth.setdefault(text_key(r.artist, r.title), r.truth)
+    cases: dict[str, list[tuple[Reported, str | None]]] = defaultdict(list)
+    seen: set[tuple] = set()
+    for r, got in zip(listens, answers, strict=True):
+        if (r.pair, r.album, got) in seen or got == r.truth:
+            continue
+        seen.add((r.pair, r.album, got))
+        if got is None:
+            cases["missed"].append((r, got))
+        elif got == first_truth[text_key(r.artist, r.title)]:
+            cases["wrong (shared text)"].append((r, got))
+        else:
+            cases["wrong"].append((r, got))
+    lines: list[str] = []
+    for kind in ("wrong", "wrong (shared text)", "missed"):
+        for r, got in cases[kind][:n]:
+            album = f" / album {r.album!r}" if r.album else ""
+            lines.append(
+                f"    {kind}: {r.artist!r} - {r.title!r}{album} [{', '.join(r.tags)}]\n"
+                f"      got  {describe(world, got)}\n"
+                f"      want {describe(world, r.truth)}"
+            )
+    return lines
+
+
+def report(
+    world: World,
+    listens: Sequence[Reported],
+    outcomes: Sequence[Outcome],
+    *,
+    show: int,
+    out: Callable[[str], None] = print,
+) -> None:
+    truths = [r.truth for r in listens]
+    pairs = {r.pair for r in listens}
+    tracks = len(pairs)
+    known_pairs = {r.pair for r in listens if r.truth is not None}
+    out(
+        f"{len(listens)} listens, {tracks} distinct tracks (artist, title); "
+        f"{sum(t is not None for t in truths)} listens / {len(known_pairs)} tracks in the catalog"
+    )
+    out(
+        f"{'resolver':<20} {'MB req':>6} {'mapper':>6} {'MB/track':>8} {'precision':>9} "
+        f"{'recall':>6} {'wrong':>5} {'missed':>6}  {'track P':>7} {'track R':>7} {'secs':>5}"
+    )
+    scores = {}
+    for o in outcomes:
+        s, t = score(truths, o.answers), per_track(listens, o.answers)
+        scores[o.name] = s
+        out(
+            f"{o.name:<20} {o.mb_requests:>6} {o.mapper_requests:>6} "
+            f"{o.mb_requests / tracks:>8.3f} {s.precision:>9.4f} {s.recall:>6.4f} {s.wrong:>5} "
+            f"{s.relevant - s.correct:>6}  {t.precision:>7.4f} {t.recall:>7.4f} "
+            f"{o.seconds:>5.1f}"
+        )
+    out(
+        "(per listen; 'missed' counts listens in the catalog without the right MBID; "
+        "track P/R count each distinct track once)"
+    )
+    naive = next(o for o in outcomes if o.name == "naive search")
+    naive_score = scores[naive.name]
+    for o in outcomes:
+        if o is naive:
+            continue
+        s = scores[o.name]
+        ratio = o.mb_requests / naive.mb_requests if naive.mb_requests else float("inf")
+        out(
+            f"{o.name}: MB requests {ratio:.3f} x naive (<= {MAX_REQUEST_RATIO}) "
+            f"{verdict(ratio <= MAX_REQUEST_RATIO)}; precision {s.precision:.4f} "
+            f"(>= {MIN_PRECISION}) {verdict(s.precision >= MIN_PRECISION)}; recall "
+            f"{s.recall:.4f} (>= naive {naive_score.recall:.4f}) "
+            f"{verdict(s.recall >= naive_score.recall)}"
+        )
+    for o in outcomes:
+        out(f"{o.name}: {o.note}")
+        for line in breakdown(listens, o.answers):
+            out(line)
+        if show:
+            for line in examples(world, listens, o.answers, show):
+                out(line)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.resolution", description="Track-resolution bench."
+    )
+    parser.add_argument("--listens", type=int, default=3000, help="listens in the history")
+    parser.add_argument("--seed", type=int, default=1, help="seed of the synthetic world")
+    parser.add_argument("--artists", type=int, default=0, help="artists (default: scaled)")
+    parser.add_argument("--show", type=int, default=0, help="print N wrong and N missed texts")
+    args = parser.parse_args(argv)
+
+    built = time.monotonic()
+    n_artists = args.artists or max(10, args.listens // 40)
+    builder = WorldBuilder(args.seed, n_artists).build()
+    listens = builder.listens(args.listens)
+    catalog = builder.catalog
+    print(
+        f"Resolution bench, seed {args.seed}: {n_artists} artists, {len(catalog.recordings)} "
+        f"recordings, {len(catalog.releases)} releases ({time.monotonic() - built:.1f} s to build)"
+    )
+    with (
+        Emulator(builder.world) as emu,
+        throwaway_django(
+            {
+                **emu.env,
+                "MBID_MAPPER_BASE_URL": emu.env["LISTENBRAINZ_BASE_URL"],
+                "MBID_MAPPER_ENABLED": "true",
+            }
+        ) as where,
+    ):
+        print(f"emulator {emu.base_url}, {where}")
+        outcomes = [
+            run_project(emu, listens, mapper=True),
+            run_project(emu, listens, mapper=False),
+            run_naive(emu, listens),
+        ]
+        if emu.errors:
+            print(f"!! the emulator answered {len(emu.errors)} requests with 500 (its own bugs)")
+        report(builder.world, listens, outcomes, show=args.show)
+    sys.stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
