@@ -1,8 +1,17 @@
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db import transaction
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils import formats, timezone
+from django.utils.html import format_html
+from django_q.tasks import async_task
 
 from accounts.models import ExternalAccount
+
+INGEST_TASK = "listens.tasks.ingest_account_task"
 
 
 @admin.register(ExternalAccount)
@@ -12,14 +21,17 @@ class ExternalAccountAdmin(admin.ModelAdmin):
         "source",
         "user",
         "status",
-        "cursor",
+        "cursor_at",
         "last_ingest_finished_at",
         "short_error",
+        "related",
     )
     list_filter = ("source", "status")
     search_fields = ("external_username", "user__username", "last_error")
     list_select_related = ("user",)
     readonly_fields = (
+        "cursor_at",
+        "related",
         "last_error",
         "last_error_at",
         "last_ingest_started_at",
@@ -27,7 +39,44 @@ class ExternalAccountAdmin(admin.ModelAdmin):
         "created_at",
         "updated_at",
     )
+    actions = ["ingest_now"]
 
     @admin.display(description="last error")
     def short_error(self, obj: ExternalAccount) -> str:
         return obj.last_error[:80]
+
+    @admin.display(description="cursor (stored up to)", ordering="last_ingested_ts")
+    def cursor_at(self, obj: ExternalAccount) -> str:
+        if obj.cursor is None:
+            return "—"
+        return formats.localize(timezone.template_localtime(obj.cursor))
+
+    @admin.display(description="related")
+    def related(self, obj: ExternalAccount) -> str:
+        if obj.pk is None:
+            return "—"
+        listens = reverse("admin:listens_listenevent_changelist")
+        runs = reverse("admin:listens_ingestrun_changelist")
+        return format_html(
+            '<a href="{}?account__id__exact={}">listens</a> · '
+            '<a href="{}?account__id__exact={}">ingest runs</a>',
+            listens,
+            obj.pk,
+            runs,
+            obj.pk,
+        )
+
+    @admin.action(description="Ingest now", permissions=["change"])
+    def ingest_now(self, request: HttpRequest, queryset: QuerySet) -> None:
+        enabled = list(
+            queryset.exclude(status=ExternalAccount.Status.DISABLED).values_list("pk", flat=True)
+        )
+        for pk in enabled:
+            # Queued only once this request's writes are committed.
+            transaction.on_commit(lambda pk=pk: async_task(INGEST_TASK, pk))
+        skipped = queryset.count() - len(enabled)
+        self.message_user(request, f"Queued an ingest for {len(enabled)} account(s).")
+        if skipped:
+            self.message_user(
+                request, f"Skipped {skipped} disabled account(s).", level=messages.WARNING
+            )

@@ -139,9 +139,9 @@ def _album_candidates(recording: Recording, client: mb.MusicBrainzClient) -> lis
     """
     resolver = TrackResolver(musicbrainz=client, use_mapper=False)
     artist, album = recording.artist_name, recording.album_name
-    entries = resolver._stored_album_entries(artist, album)
+    entries = resolver.stored_album_entries(artist, album)
     if entries is None:
-        entries = resolver._fetched_album_entries(artist, album)
+        entries = resolver.fetched_album_entries(artist, album)
     by_mbid: dict[str, Candidate] = {}
     # Preferred-release entries first, so their titles and lengths are shown.
     for entry in sorted(entries, key=lambda e: not e.preferred):

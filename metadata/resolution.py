@@ -223,9 +223,9 @@ class TrackResolver:
     ) -> list[Resolution | None]:
         """Resolve several tracks of one album from its tracklists: one search and
         one browse instead of one search per track."""
-        entries = self._stored_album_entries(artist, album)
+        entries = self.stored_album_entries(artist, album)
         if entries is None:
-            entries = self._fetched_album_entries(artist, album)
+            entries = self.fetched_album_entries(artist, album)
         if not entries:
             return [None] * len(tracks)
         results: list[Resolution | None] = []
@@ -251,7 +251,7 @@ class TrackResolver:
             results.append(resolution)
         return results
 
-    def _stored_album_entries(self, artist: str, album: str) -> list[_TracklistEntry] | None:
+    def stored_album_entries(self, artist: str, album: str) -> list[_TracklistEntry] | None:
         wanted = album_key(album)
         for group in (
             ReleaseGroup.objects.filter(preferred_release__isnull=False)
@@ -286,7 +286,7 @@ class TrackResolver:
             ]
         return None
 
-    def _fetched_album_entries(self, artist: str, album: str) -> list[_TracklistEntry]:
+    def fetched_album_entries(self, artist: str, album: str) -> list[_TracklistEntry]:
         page = self.musicbrainz.search_release_groups(artist, album_base(album), limit=25)
         groups = {group.mbid: group for group in page.items}
         choice = rank_album_candidates(artist, album, [album_candidate(g) for g in page.items])
@@ -397,7 +397,7 @@ class TrackResolver:
         """The track from its album's stored tracklists, if that album is stored."""
         if not track.album:
             return None
-        stored = self._stored_album_entries(track.artist, track.album)
+        stored = self.stored_album_entries(track.artist, track.album)
         return self._pick_from_entries(track, stored) if stored else None
 
     def resolve(self, track: TrackText, hints: Sequence[Hint] = ()) -> Resolution:

@@ -1,18 +1,64 @@
 from __future__ import annotations
 
+import logging
+
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
 
+logger = logging.getLogger(__name__)
+
 
 def health(request: HttpRequest) -> JsonResponse:
-    """Liveness for load balancers: the process answers and the database does too."""
+    """Ingest health for load balancers and operators: 200 while the database
+    answers; the body says how deep the task queue is and which accounts fail.
+
+    Counts only, no names: the endpoint needs no login.
+    """
+    body: dict[str, object] = {"status": "ok"}
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
-        database = "ok"
+        body["database"] = "ok"
     except Exception:  # report, don't crash: this endpoint exists to say what is down
-        database = "unavailable"
-    status = 200 if database == "ok" else 503
-    return JsonResponse(
-        {"status": "ok" if status == 200 else "degraded", "database": database}, status=status
+        logger.exception("health: database unavailable")
+        return JsonResponse({"status": "down", "database": "unavailable"}, status=503)
+
+    from accounts.models import ExternalAccount
+    from metadata.models import Recording
+
+    statuses = dict(_count_by_status())
+    body["accounts"] = {
+        "failing": statuses.get(ExternalAccount.Status.ERROR, 0),
+        "retrying": statuses.get(ExternalAccount.Status.RETRYING, 0),
+        "ok": statuses.get(ExternalAccount.Status.OK, 0),
+    }
+    body["unresolved_recordings"] = Recording.objects.filter(
+        status=Recording.Status.UNRESOLVED
+    ).count()
+    body["queue"] = _queue_depth()
+    if body["accounts"]["failing"] or body["queue"].get("status") != "ok":
+        body["status"] = "degraded"
+    return JsonResponse(body)
+
+
+def _count_by_status() -> list[tuple[str, int]]:
+    from django.db.models import Count
+
+    from accounts.models import ExternalAccount
+
+    return list(
+        ExternalAccount.objects.values("status")
+        .annotate(n=Count("pk"))
+        .values_list("status", "n")
+        .order_by()
     )
+
+
+def _queue_depth() -> dict[str, object]:
+    try:
+        from django_q.brokers import get_broker
+
+        return {"status": "ok", "depth": get_broker().queue_size()}
+    except Exception as error:  # the broker (Redis) may be down while the web app is up
+        logger.warning("health: task queue unavailable: %s", type(error).__name__)
+        return {"status": "unavailable"}

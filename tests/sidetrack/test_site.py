@@ -39,11 +39,33 @@ def test_admin_needs_login(client):
     assert "/admin/login/" in response["Location"]
 
 
-def test_health_reports_database(client):
+def test_health_reports_database_queue_and_failing_accounts(client, alice):
+    from accounts.models import ExternalAccount
+    from metadata.services import get_or_create_recording_for_text
+
+    ExternalAccount.objects.create(
+        user=alice, source="lastfm", external_username="a", status="error"
+    )
+    ExternalAccount.objects.create(user=alice, source="listenbrainz", external_username="b")
+    get_or_create_recording_for_text(artist_name="X", track_name="Y")
+
     response = client.get("/health/")
 
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok"}
+    body = response.json()
+    assert body["database"] == "ok"
+    assert body["status"] == "degraded"  # one account needs attention
+    assert body["accounts"] == {"failing": 1, "retrying": 0, "ok": 0}
+    assert body["unresolved_recordings"] == 1
+    assert body["queue"]["status"] == "ok"
+    assert body["queue"]["depth"] >= 0
+
+
+def test_health_is_ok_when_nothing_fails(client):
+    body = client.get("/health/").json()
+
+    assert body["status"] == "ok"
+    assert body["accounts"]["failing"] == 0
 
 
 def test_ensure_admin_creates_a_login_once_and_prints_it():

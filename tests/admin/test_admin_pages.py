@@ -1,0 +1,161 @@
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from unittest import mock
+
+import pytest
+from django.urls import reverse
+
+from accounts.models import ExternalAccount
+from listens.models import IngestRun, ListenEvent
+from metadata.models import Recording, Release, ReleaseGroup, Track
+
+pytestmark = pytest.mark.django_db
+
+ACCOUNTS = reverse("admin:accounts_externalaccount_changelist")
+
+
+def test_ingest_now_enqueues_after_commit(
+    admin_client, alice, bob, django_capture_on_commit_callbacks
+):
+    first = ExternalAccount.objects.create(user=alice, source="lastfm", external_username="al")
+    second = ExternalAccount.objects.create(user=bob, source="listenbrainz", external_username="bo")
+    off = ExternalAccount.objects.create(
+        user=bob, source="lastfm", external_username="off", status="disabled"
+    )
+
+    with mock.patch("accounts.admin.async_task") as async_task:
+        with django_capture_on_commit_callbacks(execute=False) as callbacks:
+            response = admin_client.post(
+                ACCOUNTS,
+                {"action": "ingest_now", "_selected_action": [first.pk, second.pk, off.pk]},
+                follow=True,
+            )
+        assert async_task.call_count == 0  # nothing before the commit
+        for callback in callbacks:
+            callback()
+
+    assert sorted(async_task.call_args_list) == sorted(
+        [
+            mock.call("listens.tasks.ingest_account_task", first.pk),
+            mock.call("listens.tasks.ingest_account_task", second.pk),
+        ]
+    )
+    messages = [str(m) for m in response.context["messages"]]
+    assert "Queued an ingest for 2 account(s)." in messages
+    assert "Skipped 1 disabled account(s)." in messages
+
+
+def test_account_shows_status_error_cursor_and_links(admin_client, alice):
+    account = ExternalAccount.objects.create(
+        user=alice,
+        source="lastfm",
+        external_username="al",
+        status="error",
+        last_error="lastfm: User not found HTTP 404",
+        last_ingested_ts=int(datetime(2024, 5, 6, 7, 8, tzinfo=UTC).timestamp()),
+    )
+
+    body = admin_client.get(ACCOUNTS).content.decode()
+
+    assert "Error (needs attention)" in body
+    assert "lastfm: User not found HTTP 404" in body
+    assert "May 6, 2024, 7:08 a.m." in body
+    assert f"/admin/listens/listenevent/?account__id__exact={account.pk}" in body
+    assert f"/admin/listens/ingestrun/?account__id__exact={account.pk}" in body
+
+
+def test_ingest_runs_are_read_only(admin_client, alice):
+    account = ExternalAccount.objects.create(user=alice, source="lastfm", external_username="al")
+    run = IngestRun.objects.create(account=account, cursor_after=1714979280)
+
+    detail = admin_client.get(reverse("admin:listens_ingestrun_change", args=[run.pk]))
+
+    assert detail.status_code == 200
+    assert 'name="_save"' not in detail.content.decode()
+    assert "May 6, 2024" in detail.content.decode()
+    assert admin_client.get(reverse("admin:listens_ingestrun_add")).status_code == 403
+
+
+def test_raw_payload_is_pretty_printed_and_escaped(admin_client, make_listens, alice):
+    make_listens("Queen", "We Will Rock You", 1, user=alice)
+    listen = ListenEvent.objects.get()
+    listen.raw_payload = {"name": "<script>alert('x')</script>", "nested": {"a": 1}}
+    listen.save()
+
+    body = admin_client.get(
+        reverse("admin:listens_listenevent_change", args=[listen.pk])
+    ).content.decode()
+
+    assert "<script>alert(" not in body
+    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in body
+    assert "  &quot;nested&quot;: {\n    &quot;a&quot;: 1\n  }" in body
+
+
+def test_listen_links_to_its_recording(admin_client, make_listens, alice):
+    track = make_listens("Queen", "We Will Rock You", 1, user=alice)
+
+    body = admin_client.get(reverse("admin:listens_listenevent_changelist")).content.decode()
+
+    assert reverse("admin:metadata_unresolvedrecording_curate", args=[track.pk]) in body
+
+
+@pytest.fixture
+def album():
+    group = ReleaseGroup.objects.create(mbid=uuid.uuid4(), title="News of the World")
+    release = Release.objects.create(mbid=uuid.uuid4(), release_group=group, title="News")
+    group.preferred_release = release
+    group.save()
+    recordings = [
+        Recording.objects.create(
+            mbid=uuid.uuid4(), status="resolved", title=title, artist_name="Queen"
+        )
+        for title in ("We Will Rock You", "We Are the Champions")
+    ]
+    for position, recording in enumerate(recordings, start=1):
+        Track.objects.create(
+            release=release,
+            recording=recording,
+            medium_position=1,
+            position=position,
+            number=str(position),
+            title=recording.title,
+            length_ms=122000,
+        )
+    return group, recordings
+
+
+def test_release_group_shows_the_preferred_tracklist(admin_client, album):
+    group, recordings = album
+
+    body = admin_client.get(
+        reverse("admin:metadata_releasegroup_change", args=[group.pk])
+    ).content.decode()
+
+    assert "We Are the Champions" in body
+    assert "2:02" in body
+    assert reverse("admin:metadata_recording_change", args=[recordings[0].pk]) in body
+
+
+def test_recording_links_to_its_release_groups_and_listens(admin_client, album):
+    group, recordings = album
+
+    body = admin_client.get(
+        reverse("admin:metadata_recording_change", args=[recordings[0].pk])
+    ).content.decode()
+
+    assert reverse("admin:metadata_releasegroup_change", args=[group.pk]) in body
+    assert f"recording__id__exact={recordings[0].pk}" in body
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "metadata_recording_add",
+        "metadata_releasegroup_add",
+        "accounts_externalaccount_add",
+    ],
+)
+def test_add_pages_render_with_the_extra_fields(admin_client, name):
+    assert admin_client.get(reverse(f"admin:{name}")).status_code == 200
