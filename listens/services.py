@@ -40,7 +40,7 @@ from listens.providers import get_lastfm_client, get_listenbrainz_client
 from metadata.clients.musicbrainz import parse_mbid
 from metadata.matching import TrackText, text_key_digest
 from metadata.models import Recording
-from metadata.resolution import Hint, TrackResolver, apply_resolution
+from metadata.resolution import Hint, TrackResolver, apply_resolution, known_recordings
 from metadata.services import ReportedTrack, recordings_for_tracks
 from sidetrack.http import ExternalApiError, UnavailableError, redact_mapping
 
@@ -200,9 +200,11 @@ def _lastfm_walk(
 def listenbrainz_pages(
     client: ListenBrainzClient, username: str, *, cursor: int | None
 ) -> Iterator[FetchedPage]:
-    """Oldest listens after ``cursor`` first (``min_ts`` alone makes the server take
-    the oldest ``count`` listens after it, returned newest first)."""
-    min_ts = cursor if cursor is not None else 0
+    """Oldest listens after ``cursor`` first: with ``min_ts`` set, the server takes
+    the oldest ``count`` listens after it (returned newest first). ``min_ts=0``
+    counts as unset there (newest first), so a first ingest starts at 1.
+    """
+    min_ts = cursor if cursor else 1
     while True:
         page = client.get_listens(username, min_ts=min_ts, count=LISTENBRAINZ_PAGE_SIZE)
         listens = [incoming_from_listenbrainz(item) for item in page.listens]
@@ -211,9 +213,10 @@ def listenbrainz_pages(
             return
         newest = max(_ts(item.listened_at) for item in listens)
         if len(page.listens) + len(page.malformed) < LISTENBRAINZ_PAGE_SIZE:
+            # Fewer than asked: the end of the history, that second included.
             yield FetchedPage(listens, newest, len(page.malformed))
             return
-        # A full page may cut through the newest second: claim only what precedes it,
+        # A full page may cut through its newest second: claim only what precedes it,
         # and start the next page there (min_ts is exclusive).
         safe = newest - 1
         if safe <= min_ts:
@@ -239,18 +242,24 @@ def _verify_free_hints(
 ) -> None:
     """Resolve texts whose source MBID agrees with a known row or ListenBrainz's
     mapping: no upstream request. Other hints wait on the row for the resolver."""
-    resolver = TrackResolver(use_mapper=False)
-    done: set[str] = set()
+    waiting: dict[str, IncomingListen] = {}
     for listen in incoming:
         key = text_key_digest(listen.artist_name, listen.track_name)
-        recording = recordings[key]
-        if recording.mbid is not None or key in done or not listen.hints:
-            continue
-        done.add(key)
+        if listen.hints and recordings[key].mbid is None:
+            waiting.setdefault(key, listen)
+    if not waiting:
+        return
+    known = known_recordings({h.mbid for listen in waiting.values() for h in listen.hints})
+    if not known and not any(h.mapped_title for item in waiting.values() for h in item.hints):
+        return  # nothing to check against without a request
+    resolver = TrackResolver(use_mapper=False)
+    for key, listen in waiting.items():
         track = TrackText(listen.track_name, listen.artist_name, listen.album_name or None)
-        resolution = resolver.verify_hints(track, listen.hints, allow_lookup=False)
+        resolution = resolver.verify_hints(
+            track, listen.hints, allow_lookup=False, known_rows=known
+        )
         if resolution is not None:
-            recordings[key] = apply_resolution(recording=recording, resolution=resolution)
+            recordings[key] = apply_resolution(recording=recordings[key], resolution=resolution)
 
 
 def store_page(*, account: ExternalAccount, run: IngestRun, page: FetchedPage) -> StoredPage:

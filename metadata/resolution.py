@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -165,25 +165,35 @@ class TrackResolver:
     # Tier 1: hints from the source
 
     def verify_hints(
-        self, track: TrackText, hints: Sequence[Hint], *, allow_lookup: bool = True
+        self,
+        track: TrackText,
+        hints: Sequence[Hint],
+        *,
+        allow_lookup: bool = True,
+        known_rows: Mapping[str, Recording] | None = None,
     ) -> Resolution | None:
         """The first hint that agrees with the text. Without ``allow_lookup`` only
-        known rows and ListenBrainz mappings are consulted: no request at all."""
+        known rows and ListenBrainz mappings are consulted: no request at all.
+        ``known_rows`` (MBID → row, fetched in one query by a batch caller) saves
+        the per-hint query."""
         for hint in hints:
-            resolution = self._verify_hint(track, hint, allow_lookup)
+            resolution = self._verify_hint(track, hint, allow_lookup, known_rows)
             if resolution is not None:
                 return resolution
         return None
 
-    def _verify_hint(self, track: TrackText, hint: Hint, allow_lookup: bool) -> Resolution | None:
+    def _verify_hint(
+        self,
+        track: TrackText,
+        hint: Hint,
+        allow_lookup: bool,
+        known_rows: Mapping[str, Recording] | None,
+    ) -> Resolution | None:
         mbid = mb.parse_mbid(hint.mbid)
         if mbid is None:
             return None
         known = (
-            Recording.objects.filter(mbid=mbid)
-            .select_related("artist_credit")
-            .prefetch_related("artist_credit__names__artist")
-            .first()
+            known_rows.get(mbid) if known_rows is not None else known_recordings([mbid]).get(mbid)
         )
         if known is not None:
             if verify_hint(track, _candidate_from_row(known)):
@@ -417,6 +427,16 @@ class TrackResolver:
         if decision.mbid is None:
             return None
         return Resolution(decision.mbid, "album", f"stored tracklist: {decision.reason}")
+
+
+def known_recordings(mbids: Iterable[str]) -> dict[str, Recording]:
+    """Stored recordings by MBID, with their credits, in a fixed number of queries."""
+    rows = (
+        Recording.objects.filter(mbid__in=list(mbids))
+        .select_related("artist_credit")
+        .prefetch_related("artist_credit__names__artist")
+    )
+    return {str(row.mbid): row for row in rows}
 
 
 def _rivals_in_store(track: TrackText, mbid: str) -> bool:

@@ -174,7 +174,13 @@ class ServiceRetry(Retry):
         return super().new(**kw)
 
     def get_retry_after(self, response: Any) -> float | None:
-        value = response.headers.get("Retry-After") or response.headers.get("X-RateLimit-Reset-In")
+        value = response.headers.get("Retry-After")
+        # ListenBrainz sends its window's reset on every answer: it means "wait"
+        # only when the window is spent, not on a 5xx with requests to spare.
+        if value is None and (
+            response.status == 429 or response.headers.get("X-RateLimit-Remaining") == "0"
+        ):
+            value = response.headers.get("X-RateLimit-Reset-In")
         if value is None:
             return None
         try:
@@ -346,13 +352,23 @@ class ServiceHttp:
         shown_url = requests.Request(method, url, params=params).prepare().url or url
         try:
             response = self.session.request(
-                method, url, params=params, json=json_body, timeout=self.timeout
+                method, url, params=params, json=json_body, timeout=self.timeout, stream=True
             )
-            content = response.content  # a body cut mid-stream fails here
         except requests.RequestException as e:
+            # urllib3 has already retried this under the policy.
             raise _unavailable(
                 self.service, shown_url, f"network error: {type(e).__name__}", e
             ) from None
+        try:
+            content = response.content  # a body cut mid-stream fails here
+        except requests.RequestException as e:
+            error = _unavailable(
+                self.service, shown_url, f"response body cut short: {type(e).__name__}", e
+            )
+            error._body_level = True  # type: ignore[attr-defined]  # urllib3 never saw it
+            raise error from None
+        finally:
+            response.close()
         self._note_rate_limit_headers(response)
 
         try:

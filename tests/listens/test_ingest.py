@@ -465,7 +465,7 @@ def test_listenbrainz_listens_sharing_a_second_across_pages_are_all_kept(
     run = ingest_account(account=lb_account)
 
     assert stored(lb_account) == lb_expected(listens)
-    assert [r["min_ts"] for r in fake.requests][:2] == ["0", str(T0 + 39)]
+    assert [r["min_ts"] for r in fake.requests][:2] == ["1", str(T0 + 39)]
     assert "max_ts" not in fake.requests[0]
     assert reload(lb_account).last_ingested_ts == T0 + 60
     assert run.listens_new == 9

@@ -1,0 +1,284 @@
+"""Ingest bench: listens per second against raw inserts, peak memory, re-run cost.
+
+    .venv/bin/python -m bench.ingest [--listens 100000] [--artists 300] [--seed 1]
+
+One synthetic Last.fm user with ``--listens`` scrobbles is served by the local
+emulator (in this process, on a thread). Django is set up in this process against
+a throwaway database: a fresh SQLite file, or, when DATABASE_URL names a PostgreSQL
+server, a database created on that server for this run and dropped afterwards
+(the named database is never touched). Then:
+
+1. warm-up: ``ingest_account`` of the same history into another Sidetrack user's
+   account, so every text's recording and alias exists (a warm resolution cache);
+2. timed: ``ingest_account`` of the bench account (pages of 200 from the emulator,
+   one transaction per page, as in production);
+3. baseline: the rows step 2 stored are read back, deleted, and inserted again
+   with one DB-API ``executemany`` (same table, same columns, one transaction):
+   the denominator of the speed ratio, on a table in the same state;
+4. re-run with nothing new, for both accounts: upstream requests per account,
+   from the emulator's log.
+
+Only Last.fm is used: a first ListenBrainz ingest stores only the newest 1000
+listens (``min_ts=0``, see tests/e2e). Peak RSS is the process's high-water mark
+(``ru_maxrss``) right after step 2; it includes the emulator's world and the
+warm-up. Exit code 0 whatever the figures: this is a report, not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from urllib.parse import urlsplit, urlunsplit
+
+from bench._django import DEFAULT_ENV
+from tests.emulator import Emulator, World
+
+# Targets from the issue.
+MIN_RAW_RATIO = 0.3
+MAX_PEAK_RSS_MB = 200
+RERUN_REQUESTS_PER_ACCOUNT = 1
+
+LASTFM_USER = "bench_listener"
+LASTFM_KEY = "bench-lastfm-key-0123456789abcdef"
+POSTGRES_SCHEMES = ("postgres", "postgresql", "pgsql", "psql")
+COLUMNS = (
+    "user_id",
+    "account_id",
+    "source",
+    "listened_at",
+    "recording_id",
+    "track_name",
+    "artist_name",
+    "album_name",
+    "track_key",
+    "raw_payload",
+    "duplicate_of_id",
+    "ingested_at",
+)
+
+
+@contextmanager
+def throwaway_database() -> Iterator[tuple[str, str]]:
+    """Yield (DATABASE_URL, description) of a database made for this run."""
+    server = os.environ.get("DATABASE_URL", "").strip()
+    parts = urlsplit(server)
+    if parts.scheme in POSTGRES_SCHEMES:
+        import psycopg
+        from psycopg import sql
+
+        admin_url = urlunsplit(parts._replace(scheme="postgresql"))
+        name = f"sidetrack_bench_ingest_{os.getpid()}"
+        with psycopg.connect(admin_url, autocommit=True) as admin:
+            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        try:
+            where = f"PostgreSQL database {name} on {parts.hostname} (dropped afterwards)"
+            yield urlunsplit(parts._replace(path=f"/{name}")), where
+        finally:
+            with psycopg.connect(admin_url, autocommit=True) as admin:
+                drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
+                admin.execute(drop.format(sql.Identifier(name)))
+    else:
+        workdir = tempfile.mkdtemp(prefix="sidetrack-bench-ingest-")
+        try:
+            path = os.path.join(workdir, "bench.sqlite3")
+            yield f"sqlite:///{path}", f"SQLite file {path} (deleted afterwards)"
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def configure(emulator_env: dict[str, str], database_url: str) -> None:
+    """The environment Django reads at setup: quiet, no retries, this run's services."""
+    os.environ.update(DEFAULT_ENV)
+    os.environ.update(emulator_env)
+    os.environ.pop("REDIS_URL", None)  # cache and queue in the throwaway database
+    os.environ.update(
+        DATABASE_URL=database_url,
+        SIDETRACK_ENV_FILE="/nonexistent/sidetrack-bench.env",
+        LASTFM_API_KEY=LASTFM_KEY,
+        LASTFM_API_SECRET="bench-lastfm-secret",
+    )
+
+
+def current_rss_mb() -> float:
+    with open("/proc/self/statm") as statm:
+        pages = int(statm.read().split()[1])
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "FAIL"
+
+
+def run(listens: int, artists: int, seed: int) -> None:
+    started = time.perf_counter()
+    world = World.synthetic(
+        seed, n_artists=artists, user_names=[LASTFM_USER], listens_per_user=listens
+    )
+    scrobbles = world.scrobbles(LASTFM_USER)
+    texts = len({(s.artist, s.track) for s in scrobbles})
+    print(
+        f"world: {len(scrobbles)} scrobbles, {texts} distinct (artist, track) texts, "
+        f"built in {time.perf_counter() - started:.1f}s"
+    )
+    del scrobbles
+
+    with (
+        Emulator(world, lastfm_api_keys={LASTFM_KEY}) as emu,
+        throwaway_database() as (database_url, where),
+    ):
+        configure(emu.env, database_url)
+        import django
+
+        django.setup()
+        from django.core.management import call_command
+        from django.db import connections
+
+        try:
+            call_command("migrate", verbosity=0, interactive=False)
+            call_command("createcachetable", verbosity=0)
+            print(f"database: {where}")
+            measure(emu)
+        finally:
+            connections.close_all()
+
+
+def warm_cache(world: World) -> int:
+    """Create the recording row of every distinct text the history reports (as a first
+    ingest would), without storing listens: the timed ingest then creates none."""
+    from metadata.services import ReportedTrack, recordings_for_tracks
+
+    first_seen: dict[tuple[str, str], ReportedTrack] = {}
+    for s in world.scrobbles(LASTFM_USER):
+        first_seen.setdefault(
+            (s.artist, s.track), ReportedTrack(s.artist, s.track, s.album, None, s.recording_mbid)
+        )
+    tracks = list(first_seen.values())
+    for start in range(0, len(tracks), 500):
+        recordings_for_tracks(tracks[start : start + 500])
+    return len(tracks)
+
+
+class Stopwatch:
+    """Total time spent in a function while the bench runs (wraps a module attribute)."""
+
+    def __init__(self, module: object, name: str) -> None:
+        self.seconds = 0.0
+        inner = getattr(module, name)
+
+        def timed(*args: object, **kwargs: object) -> object:
+            started = time.perf_counter()
+            try:
+                return inner(*args, **kwargs)
+            finally:
+                self.seconds += time.perf_counter() - started
+
+        setattr(module, name, timed)
+
+
+def measure(emu: Emulator) -> None:
+    from django.db import connection, transaction
+
+    from accounts.services import connect_account
+    from listens import services
+    from listens.models import ListenEvent
+    from metadata.models import Recording
+
+    account, _ = connect_account(username="bench", source="lastfm", external_username=LASTFM_USER)
+
+    # 1. Warm cache: every text's recording exists before the clock starts.
+    started = time.perf_counter()
+    texts = warm_cache(emu.world)
+    print(
+        f"warm cache: {Recording.objects.count()} recordings for {texts} texts "
+        f"in {time.perf_counter() - started:.1f}s"
+    )
+    rss_before = current_rss_mb()
+
+    # 2. Timed ingest, with where the time goes.
+    store = Stopwatch(services, "store_page")
+    hints = Stopwatch(services, "_verify_free_hints")
+    recordings_before = Recording.objects.count()
+    requests_before = len(emu.requests)
+    started = time.perf_counter()
+    timed = services.ingest_account(account=account)
+    elapsed = time.perf_counter() - started
+    peak = peak_rss_mb()
+    rate = timed.listens_new / elapsed
+    requests = Counter(r.service for r in emu.requests[requests_before:])
+    new_recordings = Recording.objects.count() - recordings_before
+    print(
+        f"timed ingest: {timed.listens_new} listens ({timed.listens_known} known) in "
+        f"{timed.pages} pages, {elapsed:.1f}s = {rate:,.0f} listens/s ({timed.status}); "
+        f"requests {dict(requests)}; recordings created {new_recordings}"
+    )
+    print(
+        f"  of which store_page {store.seconds:.1f}s (hint checks {hints.seconds:.1f}s), "
+        f"fetch + parse + claim {elapsed - store.seconds:.1f}s"
+    )
+    print(f"RSS: {rss_before:.0f} MB before the timed ingest, peak {peak:.0f} MB (ru_maxrss)")
+
+    # 3. The same rows through one plain executemany, on the table in the same state.
+    table = ListenEvent._meta.db_table
+    columns = ", ".join(COLUMNS)
+    postgres = connection.vendor == "postgresql"
+    select = columns.replace("raw_payload", "raw_payload::text") if postgres else columns
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {select} FROM {table} WHERE account_id = %s", [account.pk])
+        rows = cursor.fetchall()
+        cursor.execute(f"DELETE FROM {table} WHERE account_id = %s", [account.pk])
+        if postgres:
+            cursor.execute(f"VACUUM ANALYZE {table}")
+    placeholders = ", ".join(["%s"] * len(COLUMNS))
+    insert = f"INSERT INTO {table} ({columns}) VALUES ({placeholders})"
+    started = time.perf_counter()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.executemany(insert, rows)
+    raw_elapsed = time.perf_counter() - started
+    raw_rate = len(rows) / raw_elapsed
+    ratio = rate / raw_rate
+    print(
+        f"raw executemany: {len(rows)} rows in {raw_elapsed:.2f}s = {raw_rate:,.0f} rows/s; "
+        f"ingest / raw = {ratio:.3f}"
+    )
+    del rows
+
+    # 4. Re-run with nothing new.
+    before = len(emu.requests)
+    rerun = services.ingest_account(account=account)
+    rerun_requests = Counter(r.service for r in emu.requests[before:])
+    print(f"re-run: {rerun.listens_new} new, upstream requests {dict(rerun_requests)}")
+    musicbrainz = sum(1 for r in emu.requests if r.service == "musicbrainz")
+    print(f"MusicBrainz requests during the whole bench: {musicbrainz}")
+
+    rerun_total = sum(rerun_requests.values())
+    print()
+    print(f"{verdict(ratio >= MIN_RAW_RATIO)}  ingest speed {ratio:.3f} x raw (>= {MIN_RAW_RATIO})")
+    print(f"{verdict(peak < MAX_PEAK_RSS_MB)}  peak RSS {peak:.0f} MB (< {MAX_PEAK_RSS_MB} MB)")
+    ok = rerun_total == RERUN_REQUESTS_PER_ACCOUNT and rerun.listens_new == 0
+    print(f"{verdict(ok)}  re-run requests per account: {rerun_total} (= 1)")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.ingest", description=__doc__)
+    parser.add_argument("--listens", type=int, default=100_000)
+    parser.add_argument("--artists", type=int, default=300, help="about 33 tracks each")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args(argv)
+    run(args.listens, args.artists, args.seed)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
