@@ -14,7 +14,7 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import IntEnum
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 from rapidfuzz import fuzz
 
@@ -65,6 +65,7 @@ def text_key(artist_name: str | None, track_name: str | None) -> str:
     return f"{artist}{KEY_SEPARATOR}{title}"
 
 
+@lru_cache(maxsize=65536)  # ingest sees the same texts over and over
 def text_key_digest(artist_name: str | None, track_name: str | None) -> str:
     """Fixed-length digest of :func:`text_key`, for indexes and unique constraints."""
     return hashlib.sha256(text_key(artist_name, track_name).encode("utf-8")).hexdigest()

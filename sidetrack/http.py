@@ -126,9 +126,11 @@ _SECRET_PAIR_RE = re.compile(r"(?i)\b(" + "|".join(sorted(SECRET_PARAM_NAMES)) +
 
 
 def redact_text(text: str) -> str:
-    text = _SECRET_PAIR_RE.sub(lambda m: f"{m.group(1)}={REDACTED}", text)
+    if "=" in text:  # the pattern needs one; skipping it keeps payload scrubbing cheap
+        text = _SECRET_PAIR_RE.sub(lambda m: f"{m.group(1)}={REDACTED}", text)
     for secret in _known_secrets:
-        text = text.replace(secret, REDACTED)
+        if secret in text:
+            text = text.replace(secret, REDACTED)
     return text
 
 
