@@ -113,7 +113,8 @@ else:
     }
 
 Q_CLUSTER = {
-    "name": "sidetrack",
+    # Workers with the same name share one queue (the Redis list is named after it).
+    "name": env.str("Q_CLUSTER_NAME", default="sidetrack"),
     "workers": env.int("Q_WORKERS", default=2),
     "timeout": env.int("Q_TASK_TIMEOUT", default=1800),
     # retry must exceed timeout, or django-q2 re-delivers tasks still running.
