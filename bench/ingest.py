@@ -1,9 +1,15 @@
 """Ingest bench: listens per second against raw inserts, peak memory, re-run cost.
 
     .venv/bin/python -m bench.ingest [--listens 100000] [--artists 300] [--seed 1]
+                                     [--in-process]
 
 One synthetic Last.fm user with ``--listens`` scrobbles is served by the local
-emulator (in this process, on a thread). Django is set up in this process against
+emulator in a separate process (``python -m tests.emulator``), as the real API is
+on another machine: its JSON serving neither competes with the ingest for the GIL
+nor counts as ingest time. The bench builds the same deterministic world in its
+own process (for the warm cache and the expected counts) and checks that both
+worlds' scrobbles hash the same. ``--in-process`` serves it from a thread of the
+bench's process instead (the old set-up). Django is set up in this process against
 a throwaway database: a fresh SQLite file, or, when DATABASE_URL names a PostgreSQL
 server, a database created on that server for this run and dropped afterwards
 (the named database is never touched). Then:
@@ -16,36 +22,45 @@ server, a database created on that server for this run and dropped afterwards
    with one DB-API ``executemany`` (same table, same columns, one transaction):
    the denominator of the speed ratio, on a table in the same state;
 4. re-run with nothing new, for both accounts: upstream requests per account,
-   from the emulator's log.
+   from the emulator's request counters (``GET /_emulator/counters`` of the
+   subprocess, or the in-process emulator's counters).
 
 Only Last.fm is used: a first ListenBrainz ingest stores only the newest 1000
 listens (``min_ts=0``, see tests/e2e). Peak RSS is the process's high-water mark
-(``ru_maxrss``) right after step 2; it includes the emulator's world and the
-warm-up. Exit code 0 whatever the figures: this is a report, not a test.
+(``ru_maxrss``) right after step 2; it includes the bench's copy of the world
+(and, with ``--in-process``, the emulator serving it) and the warm-up. Exit code
+0 whatever the figures: this is a report, not a test.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
+from typing import Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 from bench._django import DEFAULT_ENV
 from tests.emulator import Emulator, World
+from tests.emulator.__main__ import COUNTERS_PATH, scrobble_digest
 
 # Targets from the issue.
 MIN_RAW_RATIO = 0.3
 MAX_PEAK_RSS_MB = 200
 RERUN_REQUESTS_PER_ACCOUNT = 1
 
+ROOT = Path(__file__).resolve().parent.parent
 LASTFM_USER = "bench_listener"
 LASTFM_KEY = "bench-lastfm-key-0123456789abcdef"
 POSTGRES_SCHEMES = ("postgres", "postgresql", "pgsql", "psql")
@@ -63,6 +78,138 @@ COLUMNS = (
     "duplicate_of_id",
     "ingested_at",
 )
+
+
+class Upstream(Protocol):
+    """The emulator the bench ingests from, wherever it runs."""
+
+    env: dict[str, str]  # the *_BASE_URL variables
+
+    def request_counts(self) -> Counter[str]:
+        """Requests served so far, per service."""
+        ...
+
+    def serving_seconds(self) -> float:
+        """Time the emulator spent answering them, all services (without the network)."""
+        ...
+
+
+class InProcessUpstream:
+    def __init__(self, emulator: Emulator) -> None:
+        self.env = emulator.env
+        self._emulator = emulator
+
+    def request_counts(self) -> Counter[str]:
+        return Counter({s: c["requests"] for s, c in self._emulator.counters.items()})
+
+    def serving_seconds(self) -> float:
+        return sum(logged.duration for logged in self._emulator.requests)
+
+
+class SubprocessUpstream:
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = env
+        root = env["LASTFM_BASE_URL"].removesuffix("lastfm/2.0/").rstrip("/")
+        self._counters_url = root + COUNTERS_PATH
+
+    def _counters(self) -> dict[str, dict[str, float]]:
+        with urllib.request.urlopen(self._counters_url, timeout=10) as answer:
+            return json.load(answer)
+
+    def request_counts(self) -> Counter[str]:
+        return Counter({s: int(c["requests"]) for s, c in self._counters().items()})
+
+    def serving_seconds(self) -> float:
+        return sum(c.get("seconds", 0.0) for c in self._counters().values())
+
+
+@contextmanager
+def emulator_process(listens: int, artists: int, seed: int) -> Iterator[subprocess.Popen[str]]:
+    """Start ``python -m tests.emulator`` serving the bench's world; always stop it."""
+    command = [
+        sys.executable,
+        "-m",
+        "tests.emulator",
+        "--seed",
+        str(seed),
+        "--artists",
+        str(artists),
+        "--listens",
+        str(listens),
+        "--user-name",
+        LASTFM_USER,
+        "--lastfm-api-key",
+        LASTFM_KEY,
+        "--digest",
+    ]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
+
+
+def read_announcement(process: subprocess.Popen[str]) -> dict[str, str]:
+    """The subprocess's ``NAME=value`` lines, up to and including ``DIGEST``."""
+    assert process.stdout is not None
+    lines: dict[str, str] = {}
+    while "DIGEST" not in lines:
+        line = process.stdout.readline()
+        if not line:
+            raise RuntimeError(f"the emulator process exited with code {process.wait()}")
+        name, _, value = line.strip().partition("=")
+        lines[name] = value
+    return lines
+
+
+def build_world(listens: int, artists: int, seed: int) -> World:
+    started = time.perf_counter()
+    world = World.synthetic(
+        seed, n_artists=artists, user_names=[LASTFM_USER], listens_per_user=listens
+    )
+    scrobbles = world.scrobbles(LASTFM_USER)
+    texts = len({(s.artist, s.track) for s in scrobbles})
+    print(
+        f"world: {len(scrobbles)} scrobbles, {texts} distinct (artist, track) texts, "
+        f"built in {time.perf_counter() - started:.1f}s"
+    )
+    return world
+
+
+@contextmanager
+def upstream(
+    listens: int, artists: int, seed: int, in_process: bool
+) -> Iterator[tuple[World, Upstream]]:
+    """Yield the bench's world and an :class:`Upstream` serving that same world."""
+    if in_process:
+        world = build_world(listens, artists, seed)
+        with Emulator(world, lastfm_api_keys={LASTFM_KEY}) as emu:
+            print("emulator: in this process, on a thread")
+            yield world, InProcessUpstream(emu)
+        return
+    # Started first: it builds its world while this process builds the same one.
+    with emulator_process(listens, artists, seed) as process:
+        world = build_world(listens, artists, seed)
+        started = time.perf_counter()
+        lines = read_announcement(process)
+        waited = time.perf_counter() - started
+        count, sha = scrobble_digest(world)
+        if lines["DIGEST"] != f"{count} {sha}":
+            raise RuntimeError(f"emulator world differs: {lines['DIGEST']} != {count} {sha}")
+        env = {name: value for name, value in lines.items() if name.endswith("_BASE_URL")}
+        print(
+            f"emulator: process {process.pid}, same {count} scrobbles (sha256 {sha[:16]}), "
+            f"waited {waited:.1f}s for it"
+        )
+        yield world, SubprocessUpstream(env)
 
 
 @contextmanager
@@ -121,21 +268,9 @@ def verdict(ok: bool) -> str:
     return "PASS" if ok else "FAIL"
 
 
-def run(listens: int, artists: int, seed: int) -> None:
-    started = time.perf_counter()
-    world = World.synthetic(
-        seed, n_artists=artists, user_names=[LASTFM_USER], listens_per_user=listens
-    )
-    scrobbles = world.scrobbles(LASTFM_USER)
-    texts = len({(s.artist, s.track) for s in scrobbles})
-    print(
-        f"world: {len(scrobbles)} scrobbles, {texts} distinct (artist, track) texts, "
-        f"built in {time.perf_counter() - started:.1f}s"
-    )
-    del scrobbles
-
+def run(listens: int, artists: int, seed: int, in_process: bool = False) -> None:
     with (
-        Emulator(world, lastfm_api_keys={LASTFM_KEY}) as emu,
+        upstream(listens, artists, seed, in_process) as (world, emu),
         throwaway_database() as (database_url, where),
     ):
         configure(emu.env, database_url)
@@ -149,7 +284,7 @@ def run(listens: int, artists: int, seed: int) -> None:
             call_command("migrate", verbosity=0, interactive=False)
             call_command("createcachetable", verbosity=0)
             print(f"database: {where}")
-            measure(emu)
+            measure(world, emu)
         finally:
             connections.close_all()
 
@@ -187,7 +322,7 @@ class Stopwatch:
         setattr(module, name, timed)
 
 
-def measure(emu: Emulator) -> None:
+def measure(world: World, emu: Upstream) -> None:
     from django.db import connection, transaction
 
     from accounts.services import connect_account
@@ -199,7 +334,7 @@ def measure(emu: Emulator) -> None:
 
     # 1. Warm cache: every text's recording exists before the clock starts.
     started = time.perf_counter()
-    texts = warm_cache(emu.world)
+    texts = warm_cache(world)
     print(
         f"warm cache: {Recording.objects.count()} recordings for {texts} texts "
         f"in {time.perf_counter() - started:.1f}s"
@@ -210,13 +345,15 @@ def measure(emu: Emulator) -> None:
     store = Stopwatch(services, "store_page")
     hints = Stopwatch(services, "_verify_free_hints")
     recordings_before = Recording.objects.count()
-    requests_before = len(emu.requests)
+    requests_before = emu.request_counts()
+    serving_before = emu.serving_seconds()
     started = time.perf_counter()
     timed = services.ingest_account(account=account)
     elapsed = time.perf_counter() - started
     peak = peak_rss_mb()
     rate = timed.listens_new / elapsed
-    requests = Counter(r.service for r in emu.requests[requests_before:])
+    requests = emu.request_counts() - requests_before
+    serving = emu.serving_seconds() - serving_before
     new_recordings = Recording.objects.count() - recordings_before
     print(
         f"timed ingest: {timed.listens_new} listens ({timed.listens_known} known) in "
@@ -227,6 +364,7 @@ def measure(emu: Emulator) -> None:
         f"  of which store_page {store.seconds:.1f}s (hint checks {hints.seconds:.1f}s), "
         f"fetch + parse + claim {elapsed - store.seconds:.1f}s"
     )
+    print(f"  upstream: the emulator spent {serving:.1f}s answering (not Sidetrack's time)")
     print(f"RSS: {rss_before:.0f} MB before the timed ingest, peak {peak:.0f} MB (ru_maxrss)")
 
     # 3. The same rows through one plain executemany, on the table in the same state.
@@ -255,11 +393,11 @@ def measure(emu: Emulator) -> None:
     del rows
 
     # 4. Re-run with nothing new.
-    before = len(emu.requests)
+    before = emu.request_counts()
     rerun = services.ingest_account(account=account)
-    rerun_requests = Counter(r.service for r in emu.requests[before:])
+    rerun_requests = emu.request_counts() - before
     print(f"re-run: {rerun.listens_new} new, upstream requests {dict(rerun_requests)}")
-    musicbrainz = sum(1 for r in emu.requests if r.service == "musicbrainz")
+    musicbrainz = emu.request_counts()["musicbrainz"]
     print(f"MusicBrainz requests during the whole bench: {musicbrainz}")
 
     rerun_total = sum(rerun_requests.values())
@@ -275,8 +413,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--listens", type=int, default=100_000)
     parser.add_argument("--artists", type=int, default=300, help="about 33 tracks each")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--in-process",
+        action="store_true",
+        help="serve the emulator from a thread of this process (the old set-up)",
+    )
     args = parser.parse_args(argv)
-    run(args.listens, args.artists, args.seed)
+    run(args.listens, args.artists, args.seed, in_process=args.in_process)
     return 0
 
 

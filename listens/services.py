@@ -42,7 +42,13 @@ from metadata.matching import TrackText, text_key_digest
 from metadata.models import Recording
 from metadata.resolution import Hint, TrackResolver, apply_resolution, known_recordings
 from metadata.services import ReportedTrack, recordings_for_tracks
-from sidetrack.http import ExternalApiError, UnavailableError, redact_mapping
+from sidetrack.http import (
+    REDACTED,
+    SECRET_PARAM_NAMES,
+    ExternalApiError,
+    UnavailableError,
+    redact_text,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -82,11 +88,18 @@ def _clean(text: str | None, limit: int = 5000) -> str:
 
 
 def _clean_payload(value: Any) -> Any:
+    """The payload as stored: secrets redacted (as ``redact_mapping`` does) and NULs
+    dropped (PostgreSQL refuses them in JSON), in one pass: it runs for every listen."""
     if isinstance(value, str):
-        return value.replace("\x00", "")
+        return redact_text(value.replace("\x00", "")) if value else value
     if isinstance(value, dict):
-        return {_clean_payload(str(k)): _clean_payload(v) for k, v in value.items()}
-    if isinstance(value, list):
+        return {
+            (key := str(k).replace("\x00", "")): (
+                REDACTED if key.lower() in SECRET_PARAM_NAMES else _clean_payload(v)
+            )
+            for k, v in value.items()
+        }
+    if isinstance(value, list | tuple):
         return [_clean_payload(v) for v in value]
     return value
 
@@ -104,7 +117,7 @@ def incoming_from_lastfm(track: LastfmTrack) -> IncomingListen:
         album_name=_clean(track.album_name),
         duration_ms=None,
         hints=(Hint(mbid),) if mbid else (),
-        raw=_clean_payload(redact_mapping(track.raw)),
+        raw=_clean_payload(track.raw),
     )
 
 
@@ -124,7 +137,7 @@ def incoming_from_listenbrainz(listen: LBListen) -> IncomingListen:
         album_name=_clean(listen.release_name),
         duration_ms=_positive(listen.duration_ms),
         hints=tuple(hints),
-        raw=_clean_payload(redact_mapping(listen.raw)),
+        raw=_clean_payload(listen.raw),
     )
 
 

@@ -373,14 +373,19 @@ def recordings_for_tracks(tracks: Iterable[ReportedTrack]) -> dict[str, Recordin
     first_seen: dict[str, ReportedTrack] = {}
     for track in tracks:
         first_seen.setdefault(track.key, track)
+    # Only what ingest reads (pk, MBID, status): this runs for every page.
+    fields = ("id", "mbid", "status", "unresolved_key")
     found: dict[str, Recording] = {
         alias.text_key: alias.recording
-        for alias in RecordingAlias.objects.filter(text_key__in=first_seen).select_related(
-            "recording"
-        )
+        for alias in RecordingAlias.objects.filter(text_key__in=first_seen)
+        .select_related("recording")
+        .only("text_key", *(f"recording__{name}" for name in fields))
     }
     missing = [key for key in first_seen if key not in found]
-    found |= {r.unresolved_key: r for r in Recording.objects.filter(unresolved_key__in=missing)}
+    found |= {
+        r.unresolved_key: r
+        for r in Recording.objects.filter(unresolved_key__in=missing).only(*fields)
+    }
     missing = [key for key in first_seen if key not in found]
     if missing:
         Recording.objects.bulk_create(
@@ -398,5 +403,8 @@ def recordings_for_tracks(tracks: Iterable[ReportedTrack]) -> dict[str, Recordin
             ],
             ignore_conflicts=True,
         )
-        found |= {r.unresolved_key: r for r in Recording.objects.filter(unresolved_key__in=missing)}
+        found |= {
+            r.unresolved_key: r
+            for r in Recording.objects.filter(unresolved_key__in=missing).only(*fields)
+        }
     return found
