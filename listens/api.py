@@ -8,12 +8,14 @@ they render already joined, so a page costs the same queries whatever its size.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.http import Http404
 from django.urls import include, path
 from django_filters import rest_framework as filters
+from django_filters.fields import IsoDateTimeField
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import mixins, serializers, viewsets
@@ -107,13 +109,34 @@ class ListenSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class UtcIsoDateTimeField(IsoDateTimeField):
+    """An ISO 8601 instant the database can hold: offsets beyond ±16 h and years
+    that leave the calendar once moved to UTC are a 400, not a database error."""
+
+    def clean(self, value: Any) -> datetime | None:
+        moment = super().clean(value)
+        if moment is None:
+            return None
+        offset = moment.utcoffset()
+        if offset is not None and abs(offset) >= timedelta(hours=16):
+            raise ValidationError("Time zone offsets must be under 16 hours.")
+        try:
+            return moment.astimezone(UTC)
+        except OverflowError:
+            raise ValidationError("Date out of range.") from None
+
+
+class UtcIsoDateTimeFilter(filters.IsoDateTimeFilter):
+    field_class = UtcIsoDateTimeField
+
+
 class ListenFilter(filters.FilterSet):
     """Parses and documents the filters; ``listens_filter`` applies them."""
 
-    since = filters.IsoDateTimeFilter(
+    since = UtcIsoDateTimeFilter(
         field_name="listened_at", lookup_expr="gte", help_text="Listened at or after (ISO 8601)."
     )
-    until = filters.IsoDateTimeFilter(
+    until = UtcIsoDateTimeFilter(
         field_name="listened_at", lookup_expr="lt", help_text="Listened before (ISO 8601)."
     )
     source = filters.ChoiceFilter(choices=ListenSource.choices)

@@ -154,14 +154,16 @@ def _read_jsonl(stream: IO[bytes], name: str) -> Iterator[Any]:
             continue
         try:
             yield _normalize(json.loads(line))
-        except ValueError as error:  # includes JSONDecodeError and UnicodeDecodeError
+        # ValueError includes JSONDecodeError and UnicodeDecodeError; absurd nesting
+        # ("[[[[…") overflows the parser's recursion.
+        except (ValueError, RecursionError) as error:
             yield MalformedLine(f"{name}:{number}", str(error)[:200])
 
 
 def _read_array(stream: IO[bytes], name: str) -> Iterator[Any]:
     try:
         items = json.loads(stream.read())
-    except ValueError as error:
+    except (ValueError, RecursionError) as error:
         raise ValueError(f"{name} is neither JSON Lines nor a JSON array: {error}") from error
     if not isinstance(items, list):
         raise ValueError(f"{name} holds a JSON {type(items).__name__}, not a list of listens")

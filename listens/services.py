@@ -83,18 +83,27 @@ class IncomingListen:
 
 
 def _clean(text: str | None, limit: int = 5000) -> str:
-    # PostgreSQL refuses NUL in text and JSON; nothing else needs scrubbing.
-    return (text or "").replace("\x00", "").strip()[:limit]
+    # PostgreSQL refuses NUL in text and JSON, and no database stores half an
+    # emoji (a lone surrogate from a name cut short upstream).
+    return _encodable((text or "").replace("\x00", "")).strip()[:limit]
+
+
+def _encodable(text: str) -> str:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "replace").decode("utf-8")
+    return text
 
 
 def _clean_payload(value: Any) -> Any:
     """The payload as stored: secrets redacted (as ``redact_mapping`` does) and NULs
     dropped (PostgreSQL refuses them in JSON), in one pass: it runs for every listen."""
     if isinstance(value, str):
-        return redact_text(value.replace("\x00", "")) if value else value
+        return redact_text(_encodable(value.replace("\x00", ""))) if value else value
     if isinstance(value, dict):
         return {
-            (key := str(k).replace("\x00", "")): (
+            (key := _encodable(redact_text(str(k).replace("\x00", "")))): (
                 REDACTED if key.lower() in SECRET_PARAM_NAMES else _clean_payload(v)
             )
             for k, v in value.items()

@@ -68,7 +68,9 @@ def text_key(artist_name: str | None, track_name: str | None) -> str:
 @lru_cache(maxsize=65536)  # ingest sees the same texts over and over
 def text_key_digest(artist_name: str | None, track_name: str | None) -> str:
     """Fixed-length digest of :func:`text_key`, for indexes and unique constraints."""
-    return hashlib.sha256(text_key(artist_name, track_name).encode("utf-8")).hexdigest()
+    key = text_key(artist_name, track_name)
+    # surrogatepass: a lone surrogate must give a key, not an exception.
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 # --- Comparing reported text with MusicBrainz candidates -----------------------
@@ -132,23 +134,26 @@ class TitleParts:
 
 def parse_title(title: str | None) -> TitleParts:
     """Split the noise sources add to a track title from the title itself."""
-    text = title or ""
+    # Bounded: the patterns below are quadratic on long runs of spaces.
+    text = (title or "")[:MAX_KEY_PART]
+    text = _DASH_REMASTER.sub("", _BRACKETED_REMASTER.sub("", text))
+    # Live markers before "feat.": a trailing "feat. Bob (Live)" would swallow them.
+    live = bool(_BRACKETED_LIVE.search(text) or _DASH_LIVE.search(text))
+    text = _DASH_LIVE.sub("", _BRACKETED_LIVE.sub("", text))
     featured: list[str] = []
     for pattern in (_BRACKETED_FEAT, _TRAILING_FEAT):
         match = pattern.search(text)
         if match:
             featured.append(match.group("who").strip())
             text = text[: match.start()] + text[match.end() :]
-    text = _DASH_REMASTER.sub("", _BRACKETED_REMASTER.sub("", text))
-    live = bool(_BRACKETED_LIVE.search(text) or _DASH_LIVE.search(text))
-    text = _DASH_LIVE.sub("", _BRACKETED_LIVE.sub("", text)).strip()
-    base = text or (title or "").strip()
+    base = text.strip() or (title or "").strip()[:MAX_KEY_PART]
     return TitleParts(base=base, featured=tuple(featured), live=live, key=comparison_key(base))
 
 
 def album_base(title: str | None) -> str:
     """An album title without edition noise ("(Deluxe Edition)", "[Remastered]")."""
-    return (_BRACKETED_EDITION.sub("", title or "").strip() or title or "").strip()
+    title = (title or "")[:MAX_KEY_PART]
+    return (_BRACKETED_EDITION.sub("", title).strip() or title).strip()
 
 
 def album_key(title: str | None) -> str:
@@ -157,7 +162,7 @@ def album_key(title: str | None) -> str:
 
 def split_featured_artist(name: str | None) -> tuple[str, tuple[str, ...]]:
     """'Drake feat. Rihanna' → ('Drake', ('Rihanna',))."""
-    text = name or ""
+    text = (name or "")[:MAX_KEY_PART]
     for pattern in (_BRACKETED_FEAT, _TRAILING_FEAT):
         match = pattern.search(text)
         if match:

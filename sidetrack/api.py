@@ -8,6 +8,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404
 from rest_framework import exceptions, status
+from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -60,3 +61,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
 
 def _summary(status_code: int) -> str:
     return {400: "The request is invalid.", 404: "Not found."}.get(status_code, "Request failed.")
+
+
+class DefaultPagination(LimitOffsetPagination):
+    # Without a cap, ?limit=9223372036854775808 reaches the database and fails there.
+    max_limit = 1000

@@ -147,7 +147,9 @@ def redact_mapping(data: Any) -> Any:
     """Deep copy of a JSON-like value with secret keys' values redacted."""
     if isinstance(data, Mapping):
         return {
-            key: REDACTED if str(key).lower() in SECRET_PARAM_NAMES else redact_mapping(value)
+            redact_text(str(key)): REDACTED
+            if str(key).lower() in SECRET_PARAM_NAMES
+            else redact_mapping(value)
             for key, value in data.items()
         }
     if isinstance(data, list | tuple):

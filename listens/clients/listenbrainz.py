@@ -308,9 +308,10 @@ def _duration_ms(info: Mapping[str, Any]) -> int | None:
             continue
         try:
             number = float(value)
-        except ValueError:
+        except (ValueError, OverflowError):
             continue
-        if number > 0 and number != float("inf"):
+        # A duration past ~24 days is noise (and 1e306 would overflow round()).
+        if 0 < number * factor < 2**31:
             return round(number * factor)
     return None
 

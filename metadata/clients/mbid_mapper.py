@@ -7,6 +7,7 @@ https://listenbrainz.readthedocs.io/en/latest/users/api/metadata.html
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -147,6 +148,10 @@ def _int(value: Any) -> int | None:
         return None
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+    if isinstance(value, str) and _INTEGER.fullmatch(value.strip()):
         return int(value.strip())
     return None
+
+
+# ASCII digits only ("²" is a digit to str.isdigit), short enough for int().
+_INTEGER = re.compile(r"-?[0-9]{1,18}")
