@@ -24,6 +24,9 @@ def external_settings(settings):
     settings.LASTFM_BASE_URL = "https://lastfm.test/2.0/"
     settings.LISTENBRAINZ_USER_AGENT = "SidetrackTests/0.1 ( tests@example.org )"
     settings.LISTENBRAINZ_BASE_URL = "https://lb.test/1/"
+    # Unit tests assert the exact window each run asks for; the late-scrobble
+    # lookback has its own tests.
+    settings.INGEST_LOOKBACK_SECONDS = 0
     settings.HTTP_MAX_RETRIES = 0
     settings.HTTP_BACKOFF_FACTOR = 0
     return settings

@@ -5,7 +5,7 @@ Invariants (each has a test):
   stored) moves in the same transaction as the page that justifies it, so a
   crash anywhere loses nothing: the next run starts from the cursor.
 - A unique constraint on (account, listened_at, track text) makes re-fetching
-  harmless: ``bulk_create(ignore_conflicts=True)`` skips what is stored.
+  harmless: the page insert (``ON CONFLICT DO NOTHING``) skips what is stored.
 - Last.fm runs are bounded by ``to`` = run start and walk pages oldest first
   (as ListenBrainz's own importer does), so arrivals during paging are left
   for the next run and the cursor can advance after every page.
@@ -198,6 +198,12 @@ def _lastfm_walk(
 ) -> Iterator[FetchedPage | None]:
     window = {"from_ts": cursor, "to_ts": run_start}
     first = client.get_recent_tracks(username, page=1, limit=LASTFM_PAGE_SIZE, **window)
+    if first.total_pages is None and len(first.tracks) >= LASTFM_PAGE_SIZE:
+        # Without a page count a full page may hide older ones: reading it as the
+        # only page would move the cursor past them.
+        raise UnavailableError(
+            "Last.fm answered a full page without a page count", service="lastfm", retryable=True
+        )
     total_pages = first.total_pages or 1
     for number in range(total_pages, 0, -1):
         if total_pages == 1:
@@ -220,7 +226,7 @@ def _lastfm_walk(
 
 
 def listenbrainz_pages(
-    client: ListenBrainzClient, username: str, *, cursor: int | None
+    client: ListenBrainzClient, username: str, *, cursor: int | None, run_start: int | None = None
 ) -> Iterator[FetchedPage]:
     """Oldest listens after ``cursor`` first: with ``min_ts`` set, the server takes
     the oldest ``count`` listens after it (returned newest first). ``min_ts=0``
@@ -228,7 +234,14 @@ def listenbrainz_pages(
     """
     min_ts = cursor if cursor else 1
     while True:
-        page = client.get_listens(username, min_ts=min_ts, count=LISTENBRAINZ_PAGE_SIZE)
+        # max_ts (exclusive) keeps a listen dated in the future from moving the
+        # cursor past listens still to come.
+        page = client.get_listens(
+            username,
+            min_ts=min_ts,
+            max_ts=run_start + 1 if run_start is not None else None,
+            count=LISTENBRAINZ_PAGE_SIZE,
+        )
         listens = [incoming_from_listenbrainz(item) for item in page.listens]
         if not listens:
             yield FetchedPage([], None, len(page.malformed))
@@ -457,8 +470,21 @@ def _claim(account: ExternalAccount) -> str:
 
 
 def _renew_claim(account: ExternalAccount, token: str) -> None:
-    ExternalAccount.objects.filter(pk=account.pk, ingest_claim_token=token).update(
+    renewed = ExternalAccount.objects.filter(pk=account.pk, ingest_claim_token=token).update(
         ingest_claimed_until=timezone.now() + timedelta(seconds=settings.INGEST_CLAIM_SECONDS)
+    )
+    if not renewed:
+        # A page took longer than the claim and another worker took the account over.
+        raise IngestAlreadyRunning(f"{account}: another worker took over this ingest")
+
+
+def _close_abandoned_runs(account: ExternalAccount) -> None:
+    """Runs of a worker that died (SIGKILL, OOM, task timeout) stay "running": with
+    the claim ours, none of them can still be going."""
+    IngestRun.objects.filter(account=account, status=IngestRun.Status.RUNNING).update(
+        status=IngestRun.Status.FAILED,
+        finished_at=timezone.now(),
+        error_message="abandoned: its worker stopped before finishing",
     )
 
 
@@ -483,10 +509,15 @@ def ingest_account(
     recorded on the run and the account; it is not raised.
     """
     token = _claim(account)
-    account.refresh_from_db()
-    run_start = _ts(now or timezone.now())
-    run = IngestRun.objects.create(account=account, cursor_before=account.last_ingested_ts)
-    ExternalAccount.objects.filter(pk=account.pk).update(last_ingest_started_at=timezone.now())
+    try:
+        account.refresh_from_db()
+        _close_abandoned_runs(account)
+        run_start = _ts(now or timezone.now())
+        run = IngestRun.objects.create(account=account, cursor_before=account.last_ingested_ts)
+        ExternalAccount.objects.filter(pk=account.pk).update(last_ingest_started_at=timezone.now())
+    except BaseException:
+        _release_claim(account, token)
+        raise
     try:
         for page in _pages(account, run_start, lastfm, listenbrainz):
             store_page(account=account, run=run, page=page)
@@ -495,7 +526,7 @@ def ingest_account(
                 on_page(run)
     except ExternalApiError as error:
         _finish(account, run, error=str(error), permanent=not error.retryable)
-    except ImproperlyConfigured as error:
+    except (ImproperlyConfigured, IngestAlreadyRunning) as error:
         _finish(account, run, error=str(error), permanent=False)
     except BaseException as error:
         _finish(account, run, error=f"internal error: {type(error).__name__}", permanent=False)
@@ -514,13 +545,17 @@ def _pages(
     lastfm: LastfmClient | None,
     listenbrainz: ListenBrainzClient | None,
 ) -> Iterator[FetchedPage]:
+    # Scrobbles can arrive late with a past timestamp (offline players; Last.fm takes
+    # them up to two weeks old): each run reads a little behind its cursor again,
+    # and the unique constraint makes the overlap free.
+    cursor = account.last_ingested_ts
+    if cursor is not None:
+        cursor = max(1, cursor - settings.INGEST_LOOKBACK_SECONDS)
     if account.source == ListenSource.LASTFM:
         client = lastfm or get_lastfm_client()
-        return lastfm_pages(
-            client, account.external_username, cursor=account.last_ingested_ts, run_start=run_start
-        )
+        return lastfm_pages(client, account.external_username, cursor=cursor, run_start=run_start)
     client = listenbrainz or get_listenbrainz_client()
-    return listenbrainz_pages(client, account.external_username, cursor=account.last_ingested_ts)
+    return listenbrainz_pages(client, account.external_username, cursor=cursor, run_start=run_start)
 
 
 def _finish(
@@ -533,14 +568,18 @@ def _finish(
     run.status = IngestRun.Status.FAILED if error else IngestRun.Status.SUCCEEDED
     run.error_message = error
     run.save(update_fields=["finished_at", "cursor_after", "status", "error_message"])
+    # A disconnect while the run was going stays a disconnect.
+    still_enabled = ExternalAccount.objects.filter(pk=account.pk).exclude(
+        status=ExternalAccount.Status.DISABLED
+    )
     if error:
         status = ExternalAccount.Status.ERROR if permanent else ExternalAccount.Status.RETRYING
-        ExternalAccount.objects.filter(pk=account.pk).update(
+        still_enabled.update(
             status=status, last_error=error, last_error_at=now, last_ingest_finished_at=now
         )
         logger.warning("ingest of %s failed: %s", account, error)
     else:
-        ExternalAccount.objects.filter(pk=account.pk).update(
+        still_enabled.update(
             status=ExternalAccount.Status.OK, last_error="", last_ingest_finished_at=now
         )
 

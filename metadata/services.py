@@ -104,9 +104,25 @@ def assign_recording_mbid(
     When a row for that MBID exists already, the two merge and every listen
     follows. Either way the reported text keeps pointing at the result, so
     future listens of the same text need no resolution.
+
+    Callers hold copies that may be minutes old: the row is re-read under lock,
+    and only a curator may change a row that was resolved, merged away or marked
+    "not in MusicBrainz" since; the resolver leaves such rows as they are.
     """
     mbid = uuid.UUID(str(mbid))
-    recording = Recording.objects.select_for_update().get(pk=recording.pk)
+    by_curator = decided_by == RecordingAlias.DecidedBy.CURATOR
+    stale_key = recording.unresolved_key
+    current = Recording.objects.select_for_update().filter(pk=recording.pk).first()
+    if current is None:  # merged away meanwhile: its text now leads elsewhere
+        alias = RecordingAlias.objects.filter(text_key=stale_key).first() if stale_key else None
+        if alias is None or not by_curator:
+            return alias.recording if alias else recording
+        current = Recording.objects.select_for_update().get(pk=alias.recording_id)
+    if not by_curator and (
+        current.mbid is not None or current.status == Recording.Status.NOT_IN_MUSICBRAINZ
+    ):
+        return current
+    recording = current
     text_key = recording.unresolved_key
     reported = (recording.artist_name, recording.title)
     target = Recording.objects.select_for_update().filter(mbid=mbid).first()

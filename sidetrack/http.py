@@ -378,7 +378,7 @@ class ServiceHttp:
         try:
             # An empty body is a broken answer, except where HTTP says there is none.
             data = json.loads(content) if content or response.status_code != 204 else None
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: absurdly nested JSON
             data = _NOT_JSON
 
         if check_body is not None and data is not _NOT_JSON:

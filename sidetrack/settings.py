@@ -109,6 +109,8 @@ else:
             "BACKEND": "django.core.cache.backends.db.DatabaseCache",
             "LOCATION": "sidetrack_cache",
             "KEY_PREFIX": CACHE_KEY_PREFIX,
+            # The default 300 entries would cull live rate-limiter slots under load.
+            "OPTIONS": {"MAX_ENTRIES": 100_000},
         }
     }
 
@@ -191,7 +193,10 @@ if not DEBUG:
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
     SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    # Only behind a proxy that sets X-Forwarded-Proto itself: otherwise a client
+    # could claim HTTPS.
+    if env.bool("SECURE_PROXY_SSL_HEADER", default=False):
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # --- External services -------------------------------------------------------
 SIDETRACK_MUSICBRAINZ_APP_NAME = env.str("SIDETRACK_MUSICBRAINZ_APP_NAME", default="")
@@ -213,6 +218,8 @@ MBID_MAPPER_BASE_URL = env.str("MBID_MAPPER_BASE_URL", default="") or LISTENBRAI
 # renewed after every page), and how close in time two sources' copies of one
 # listen must be to count as a cross-source duplicate.
 INGEST_CLAIM_SECONDS = env.int("INGEST_CLAIM_SECONDS", default=300)
+# Each run re-reads this far behind the cursor for scrobbles that arrived late.
+INGEST_LOOKBACK_SECONDS = env.int("INGEST_LOOKBACK_SECONDS", default=86400)
 CROSS_SOURCE_DUPLICATE_WINDOW_SECONDS = env.int("CROSS_SOURCE_DUPLICATE_WINDOW_SECONDS", default=60)
 
 # Connect and read timeouts (seconds) and retries for every external call.

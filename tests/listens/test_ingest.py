@@ -175,7 +175,8 @@ class FakeListenBrainz:
             if (min_ts is None or item["listened_at"] > min_ts)
             and (max_ts is None or item["listened_at"] < max_ts)
         ]
-        oldest_first = min_ts is not None and max_ts is None
+        # As the real server: any min_ts (even with max_ts) takes the oldest first.
+        oldest_first = bool(min_ts)
         chosen = sorted(pool, key=lambda i: i["listened_at"], reverse=not oldest_first)[:count]
         chosen.sort(key=lambda i: i["listened_at"], reverse=True)
         times = [item["listened_at"] for item in self.listens]
@@ -466,7 +467,8 @@ def test_listenbrainz_listens_sharing_a_second_across_pages_are_all_kept(
 
     assert stored(lb_account) == lb_expected(listens)
     assert [r["min_ts"] for r in fake.requests][:2] == ["1", str(T0 + 39)]
-    assert "max_ts" not in fake.requests[0]
+    # Bounded by the run's start, so a listen dated in the future can't move the cursor.
+    assert all(int(r["max_ts"]) > T0 + 60 for r in fake.requests)
     assert reload(lb_account).last_ingested_ts == T0 + 60
     assert run.listens_new == 9
 
@@ -812,3 +814,59 @@ def test_incremental_rerun_with_nothing_new_makes_one_request_per_account(
     assert [(r.status, r.listens_new, r.pages) for r in runs] == [("succeeded", 0, 1)] * 2
     assert reload(lastfm_account).last_ingested_ts == RUN2 - 1
     assert ListenEvent.objects.count() == 15
+
+
+# --- Review fixes: late scrobbles, future dates, disconnects, dead workers ----------------
+
+
+def test_a_scrobble_arriving_late_behind_the_cursor_is_caught_by_the_lookback(
+    lastfm_account, mocked, settings
+):
+    settings.INGEST_LOOKBACK_SECONDS = 3600
+    history = lastfm_history()
+    fake = FakeLastfm(history).serve(mocked)
+    ingest_account(account=lastfm_account, now=at(RUN1))
+    # An offline player submits a listen stamped before the first run's cursor.
+    late = lastfm_scrobble(RUN1 - 600, "Played offline, scrobbled later")
+    fake.scrobbles.append(late)
+
+    ingest_account(account=lastfm_account, now=at(RUN2))
+
+    assert stored(lastfm_account) == lastfm_expected([*history, late])
+    assert int(fake.requests[-1]["from"]) == RUN1 - 1 - 3600
+
+
+def test_a_listen_dated_in_the_future_does_not_move_the_cursor_past_the_run(lb_account, mocked):
+    now = T0 + 1000
+    listens = [lb_listen(T0 + 10, "Before"), lb_listen(now + 86400, "Clock of the phone wrong")]
+    FakeListenBrainz("jasjeet", listens).serve(mocked)
+
+    ingest_account(account=lb_account, now=at(now))
+
+    assert stored(lb_account) == [(T0 + 10, "Before")]
+    assert reload(lb_account).last_ingested_ts <= now
+
+
+def test_a_disconnect_during_a_run_stays_a_disconnect(lastfm_account, mocked):
+    FakeLastfm(lastfm_history()).serve(mocked)
+
+    def disconnect(run: IngestRun) -> None:
+        ExternalAccount.objects.filter(pk=lastfm_account.pk).update(
+            status=ExternalAccount.Status.DISABLED
+        )
+
+    ingest_account(account=lastfm_account, on_page=disconnect, now=at(RUN1))
+
+    assert reload(lastfm_account).status == ExternalAccount.Status.DISABLED
+
+
+def test_runs_left_running_by_a_dead_worker_are_closed_by_the_next_claim(lastfm_account, mocked):
+    FakeLastfm(lastfm_history()).serve(mocked)
+    dead = IngestRun.objects.create(account=lastfm_account)
+
+    ingest_account(account=lastfm_account, now=at(RUN1))
+
+    dead.refresh_from_db()
+    assert dead.status == IngestRun.Status.FAILED
+    assert "abandoned" in dead.error_message
+    assert dead.finished_at is not None

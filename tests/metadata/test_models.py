@@ -160,3 +160,38 @@ def test_artist_mbid_is_unique():
     Artist.objects.create(mbid=MBID, name="Queen")
     with pytest.raises(IntegrityError), transaction.atomic():
         Artist.objects.create(mbid=MBID, name="Queen (again)")
+
+
+def test_a_stale_resolver_answer_does_not_override_a_curator(account):
+    row = get_or_create_recording_for_text(artist_name="Queen", track_name="Mustapha")
+    stale_copy = Recording.objects.get(pk=row.pk)
+    assign_recording_mbid(recording=row, mbid=MBID, decided_by="curator")
+
+    # The resolver's batch loaded the row before the curator acted.
+    other = uuid.UUID("6f1a9b0c-1d2e-4f3a-8b4c-5d6e7f8091a2")
+    result = assign_recording_mbid(recording=stale_copy, mbid=other)
+
+    assert result.mbid == MBID
+    assert Recording.objects.get(pk=row.pk).mbid == MBID
+    assert not Recording.objects.filter(mbid=other).exists()
+
+
+def test_the_resolver_leaves_a_not_in_musicbrainz_decision_alone():
+    row = get_or_create_recording_for_text(artist_name="Demo Band", track_name="Tape 3")
+    Recording.objects.filter(pk=row.pk).update(status=Recording.Status.NOT_IN_MUSICBRAINZ)
+
+    assign_recording_mbid(recording=row, mbid=MBID)
+
+    assert Recording.objects.get(pk=row.pk).mbid is None
+
+
+def test_a_row_merged_away_meanwhile_follows_its_alias():
+    known = Recording.objects.create(title="Mustapha", mbid=MBID, status="resolved")
+    row = get_or_create_recording_for_text(artist_name="Queen", track_name="Mustapha")
+    stale_copy = Recording.objects.get(pk=row.pk)
+    assign_recording_mbid(recording=row, mbid=MBID)  # merges the row into `known`
+
+    result = assign_recording_mbid(recording=stale_copy, mbid=uuid.uuid4())
+
+    assert result.pk == known.pk
+    assert Recording.objects.count() == 1
