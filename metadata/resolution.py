@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -54,6 +55,8 @@ SEARCH_LIMIT = 50
 # Unresolved text is retried after 1 h, 2 h, 4 h … capped at 30 days.
 RETRY_BASE = timedelta(hours=1)
 RETRY_MAX = timedelta(days=30)
+# How long a resolution run holds the tracks it took (a crashed run's lapse then).
+RESOLUTION_LEASE = timedelta(minutes=30)
 # Consecutive transient failures after which a batch run stops (the service is down).
 MAX_CONSECUTIVE_FAILURES = 3
 
@@ -579,8 +582,36 @@ def resolve_unresolved(
     with several tracks still waiting, then search."""
     resolver = resolver or TrackResolver()
     summary = ResolveSummary()
-    queue = due_unresolved_recordings().order_by("created_at", "pk")
-    recordings = list(queue[:limit] if limit else queue)
+    # Lease what this run takes: a run on another worker skips it instead of
+    # spending the shared MusicBrainz budget on the same tracks.
+    with transaction.atomic():
+        queue = (
+            due_unresolved_recordings()
+            .order_by("created_at", "pk")
+            .select_for_update(skip_locked=True)
+        )
+        recordings = list(queue[:limit] if limit else queue)
+        lease_until = timezone.now() + RESOLUTION_LEASE
+        ids = [r.pk for r in recordings]
+        for start in range(0, len(ids), 500):  # bounded IN lists for SQLite
+            Recording.objects.filter(pk__in=ids[start : start + 500]).update(
+                next_attempt_at=lease_until
+            )
+    try:
+        return _resolve_leased(recordings, resolver, summary, on_progress)
+    finally:
+        # What this run did not get to (it stopped early) is due again at once.
+        Recording.objects.filter(
+            status=Recording.Status.UNRESOLVED, next_attempt_at=lease_until
+        ).update(next_attempt_at=timezone.now())
+
+
+def _resolve_leased(
+    recordings: list[Recording],
+    resolver: TrackResolver,
+    summary: ResolveSummary,
+    on_progress: Callable[[int], None] | None,
+) -> ResolveSummary:
     pending = {r.pk: r for r in recordings}
 
     def settle(recording: Recording, resolution: Resolution | None) -> None:

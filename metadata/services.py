@@ -402,7 +402,9 @@ def recordings_for_tracks(tracks: Iterable[ReportedTrack]) -> dict[str, Recordin
         r.unresolved_key: r
         for r in Recording.objects.filter(unresolved_key__in=missing).only(*fields)
     }
-    missing = [key for key in first_seen if key not in found]
+    # Sorted: two workers inserting the same new texts in different orders would
+    # deadlock on the unique index (PostgreSQL).
+    missing = sorted(key for key in first_seen if key not in found)
     if missing:
         Recording.objects.bulk_create(
             [

@@ -490,3 +490,36 @@ def test_resolve_unresolved_command_prints_a_summary(external_settings, mocked):
 
     assert out.getvalue().strip() == "Resolved 1, still unresolved 0, errors 0 (by search 1)"
     assert str(Recording.objects.get().mbid) == WWRY
+
+
+def test_a_second_run_skips_tracks_another_run_has_taken(resolver, mocked):
+    from metadata import resolution
+
+    mocked.get(MB + "recording/", json=search_answer(recording(WWRY, "We Will Rock You")))
+    get_or_create_recording_for_text(artist_name="Queen", track_name="We Will Rock You")
+    seen_by_second: list[int] = []
+
+    def second_run_meanwhile(track):
+        seen_by_second.append(resolution.resolve_unresolved(resolver=resolver).attempted)
+        return original(track)
+
+    original = resolver.resolve_with_search
+    resolver.resolve_with_search = second_run_meanwhile
+
+    summary = resolve_unresolved(resolver=resolver)
+
+    assert seen_by_second == [0]  # the track was leased by the first run
+    assert summary.resolved == 1
+    assert len(mocked.calls) == 1
+
+
+def test_tracks_a_stopped_run_did_not_reach_are_due_again(resolver, mocked):
+    mocked.get(MB + "recording/", status=503, json={"error": "busy"})
+    for n in range(5):
+        get_or_create_recording_for_text(artist_name="Band", track_name=f"Song {n}")
+
+    resolve_unresolved(resolver=resolver)
+
+    untouched = Recording.objects.filter(last_error="")
+    assert untouched.count() == 2
+    assert all(r.next_attempt_at <= timezone.now() for r in untouched)
