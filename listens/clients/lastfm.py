@@ -28,6 +28,7 @@ from sidetrack.http import (
     ServiceHttp,
     UnavailableError,
 )
+from sidetrack.parsing import lenient_int, stripped
 
 SERVICE = "lastfm"
 MAX_RECENT_TRACKS_LIMIT = 200
@@ -227,7 +228,7 @@ def lastfm_error(
     data: Mapping[str, Any], *, status: int | None = None, url: str | None = None
 ) -> ExternalApiError:
     """The exception for a Last.fm error body."""
-    code = _int(data.get("error"))
+    code = lenient_int(data.get("error"))
     message = data.get("message")
     if not isinstance(message, str) or not message:
         message = "request failed"
@@ -284,11 +285,11 @@ def parse_recent_tracks(
         else:
             malformed.append(item)
     return RecentTracksPage(
-        user=_str(attr.get("user")) or user,
+        user=stripped(attr.get("user")) or user,
         page=_page(attr, page),
-        per_page=_int(attr.get("perPage")) or per_page,
-        total_pages=_int(attr.get("totalPages")),
-        total=_int(attr.get("total")),
+        per_page=lenient_int(attr.get("perPage")) or per_page,
+        total_pages=lenient_int(attr.get("totalPages")),
+        total=lenient_int(attr.get("total")),
         tracks=tuple(tracks),
         now_playing=now_playing,
         malformed=tuple(malformed),
@@ -304,14 +305,14 @@ def parse_track(item: Mapping[str, Any]) -> LastfmTrack:
     return LastfmTrack(
         artist_name=_name(artist),
         artist_mbid=_mbid(artist.get("mbid")) if isinstance(artist, Mapping) else None,
-        track_name=_str(item.get("name")),
+        track_name=stripped(item.get("name")),
         track_mbid=_mbid(item.get("mbid")),
         album_name=_name(album) or None,
         album_mbid=_mbid(album.get("mbid")) if isinstance(album, Mapping) else None,
         listened_at=None if now_playing else _uts(item.get("date")),
         now_playing=now_playing,
         loved=_loved(item.get("loved")),
-        url=_str(item.get("url")) or None,
+        url=stripped(item.get("url")) or None,
         raw=dict(item),
     )
 
@@ -325,20 +326,20 @@ def parse_top_artists(
         TopArtist(
             name=_name(item),
             mbid=_mbid(item.get("mbid")),
-            playcount=_int(item.get("playcount")) or 0,
+            playcount=lenient_int(item.get("playcount")) or 0,
             rank=_rank(item),
-            url=_str(item.get("url")) or None,
+            url=stripped(item.get("url")) or None,
         )
         for item in _items(root, "artist")
         if isinstance(item, Mapping)
     )
     return TopArtistsPage(
-        user=_str(attr.get("user")) or user,
-        period=_str(attr.get("type")) or period,
+        user=stripped(attr.get("user")) or user,
+        period=stripped(attr.get("type")) or period,
         page=_page(attr, page),
-        per_page=_int(attr.get("perPage")) or per_page,
-        total_pages=_int(attr.get("totalPages")),
-        total=_int(attr.get("total")),
+        per_page=lenient_int(attr.get("perPage")) or per_page,
+        total_pages=lenient_int(attr.get("totalPages")),
+        total=lenient_int(attr.get("total")),
         items=items,
     )
 
@@ -359,18 +360,18 @@ def parse_top_albums(
                 mbid=_mbid(item.get("mbid")),
                 artist_name=_name(artist),
                 artist_mbid=_mbid(artist.get("mbid")) if isinstance(artist, Mapping) else None,
-                playcount=_int(item.get("playcount")) or 0,
+                playcount=lenient_int(item.get("playcount")) or 0,
                 rank=_rank(item),
-                url=_str(item.get("url")) or None,
+                url=stripped(item.get("url")) or None,
             )
         )
     return TopAlbumsPage(
-        user=_str(attr.get("user")) or user,
-        period=_str(attr.get("type")) or period,
+        user=stripped(attr.get("user")) or user,
+        period=stripped(attr.get("type")) or period,
         page=_page(attr, page),
-        per_page=_int(attr.get("perPage")) or per_page,
-        total_pages=_int(attr.get("totalPages")),
-        total=_int(attr.get("total")),
+        per_page=lenient_int(attr.get("perPage")) or per_page,
+        total_pages=lenient_int(attr.get("totalPages")),
+        total=lenient_int(attr.get("total")),
         items=tuple(items),
     )
 
@@ -404,48 +405,31 @@ def _items(root: Mapping[str, Any], key: str) -> list[Any]:
 
 def _page(attr: Mapping[str, Any], requested: int) -> int:
     # 2014-era answers report page "0" for the first page.
-    return _int(attr.get("page")) or requested
+    return lenient_int(attr.get("page")) or requested
 
 
 def _rank(item: Mapping[str, Any]) -> int | None:
     attr = item.get("@attr")
-    return _int(attr.get("rank")) if isinstance(attr, Mapping) else None
+    return lenient_int(attr.get("rank")) if isinstance(attr, Mapping) else None
 
 
 def _name(value: Any) -> str:
     if isinstance(value, Mapping):
-        return _str(value.get("name")) or _str(value.get("#text"))
-    return _str(value)
-
-
-def _str(value: Any) -> str:
-    return value.strip() if isinstance(value, str) else ""
+        return stripped(value.get("name")) or stripped(value.get("#text"))
+    return stripped(value)
 
 
 def _mbid(value: Any) -> str | None:
-    return _str(value) or None
-
-
-def _int(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str):
-        try:
-            return int(value.strip())
-        except ValueError:
-            return None
-    return None
+    return stripped(value) or None
 
 
 def _loved(value: Any) -> bool | None:
-    number = _int(value)
+    number = lenient_int(value)
     return None if number is None else number == 1
 
 
 def _uts(date: Any) -> datetime | None:
-    seconds = _int(date.get("uts")) if isinstance(date, Mapping) else None
+    seconds = lenient_int(date.get("uts")) if isinstance(date, Mapping) else None
     if seconds is None or seconds <= 0:
         return None
     try:

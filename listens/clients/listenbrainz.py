@@ -22,6 +22,7 @@ from urllib.parse import quote
 import requests
 
 from sidetrack.http import RateLimiter, RetryPolicy, ServiceHttp, UnavailableError
+from sidetrack.parsing import as_list, lenient_int, stripped
 
 SERVICE = "listenbrainz"
 # listenbrainz/webserver/views/api_tools.py MAX_ITEMS_PER_GET (raised from 100 to 1000
@@ -191,13 +192,13 @@ def parse_listens_page(data: Any, *, user: str = "") -> ListensPage:
             listens.append(parse_listen(item))
         except MalformedListenError:
             malformed.append(item)
-    count = _int(payload.get("count"))
+    count = lenient_int(payload.get("count"))
     return ListensPage(
-        user=_str(payload.get("user_id")) or user,
+        user=stripped(payload.get("user_id")) or user,
         count=count if count is not None else len(raw_listens),
         listens=tuple(listens),
-        latest_listen_ts=_int(payload.get("latest_listen_ts")),
-        oldest_listen_ts=_int(payload.get("oldest_listen_ts")),
+        latest_listen_ts=lenient_int(payload.get("latest_listen_ts")),
+        oldest_listen_ts=lenient_int(payload.get("oldest_listen_ts")),
         malformed=tuple(malformed),
     )
 
@@ -220,36 +221,36 @@ def parse_listen(data: Any) -> LBListen:
         recording_msid=_first_str(
             data.get("recording_msid"), metadata.get("recording_msid"), info.get("recording_msid")
         ),
-        user_name=_str(data.get("user_name")),
-        track_name=_str(metadata.get("track_name")),
-        artist_name=_str(metadata.get("artist_name")),
-        release_name=_str(metadata.get("release_name")) or None,
+        user_name=stripped(data.get("user_name")),
+        track_name=stripped(metadata.get("track_name")),
+        artist_name=stripped(metadata.get("artist_name")),
+        release_name=stripped(metadata.get("release_name")) or None,
         additional_info=info,
         duration_ms=_duration_ms(info),
-        source_recording_mbid=_str(info.get("recording_mbid")) or None,
+        source_recording_mbid=stripped(info.get("recording_mbid")) or None,
         mapping=parse_mbid_mapping(metadata.get("mbid_mapping")),
         raw=dict(data),
     )
 
 
 def parse_mbid_mapping(data: Any) -> MbidMapping | None:
-    if not isinstance(data, Mapping) or not _str(data.get("recording_mbid")):
+    if not isinstance(data, Mapping) or not stripped(data.get("recording_mbid")):
         return None
     artists = tuple(
         MappedArtist(
-            artist_mbid=_str(a.get("artist_mbid")) or None,
-            credited_name=_str(a.get("artist_credit_name")),
+            artist_mbid=stripped(a.get("artist_mbid")) or None,
+            credited_name=stripped(a.get("artist_credit_name")),
             # join phrases carry meaningful spaces (" & "): don't strip them
             join_phrase=a.get("join_phrase") if isinstance(a.get("join_phrase"), str) else "",
         )
-        for a in _list(data.get("artists"))
+        for a in as_list(data.get("artists"))
         if isinstance(a, Mapping)
     )
     return MbidMapping(
-        recording_mbid=_str(data.get("recording_mbid")),
-        recording_name=_str(data.get("recording_name")) or None,
-        release_mbid=_str(data.get("release_mbid")) or None,
-        artist_mbids=tuple(m for m in map(_str, _list(data.get("artist_mbids"))) if m),
+        recording_mbid=stripped(data.get("recording_mbid")),
+        recording_name=stripped(data.get("recording_name")) or None,
+        release_mbid=stripped(data.get("release_mbid")) or None,
+        artist_mbids=tuple(m for m in map(stripped, as_list(data.get("artist_mbids"))) if m),
         artists=artists,
     )
 
@@ -262,11 +263,11 @@ def parse_playing_now(data: Any) -> NowPlaying | None:
         if isinstance(metadata, Mapping):
             info = _info(metadata)
             return NowPlaying(
-                track_name=_str(metadata.get("track_name")),
-                artist_name=_str(metadata.get("artist_name")),
-                release_name=_str(metadata.get("release_name")) or None,
+                track_name=stripped(metadata.get("track_name")),
+                artist_name=stripped(metadata.get("artist_name")),
+                release_name=stripped(metadata.get("release_name")) or None,
                 additional_info=info,
-                source_recording_mbid=_str(info.get("recording_mbid")) or None,
+                source_recording_mbid=stripped(info.get("recording_mbid")) or None,
                 duration_ms=_duration_ms(info),
                 raw=dict(item),
             )
@@ -321,26 +322,5 @@ def _info(metadata: Mapping[str, Any]) -> dict[str, Any]:
     return dict(info) if isinstance(info, Mapping) else {}
 
 
-def _list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
-
-
-def _str(value: Any) -> str:
-    return value.strip() if isinstance(value, str) else ""
-
-
 def _first_str(*values: Any) -> str | None:
-    return next((text for text in map(_str, values) if text), None)
-
-
-def _int(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str):
-        try:
-            return int(value.strip())
-        except ValueError:
-            return None
-    return None
+    return next((text for text in map(stripped, values) if text), None)

@@ -7,13 +7,13 @@ https://listenbrainz.readthedocs.io/en/latest/users/api/metadata.html
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sidetrack.http import RateLimiter, RetryPolicy, ServiceHttp
+from sidetrack.parsing import as_list, lenient_int, stripped
 
 SERVICE = "listenbrainz-mapper"
 # listenbrainz/webserver/views/metadata_api.py: a bulk lookup holds at most 50
@@ -98,7 +98,7 @@ def parse_lookup_response(data: Any, size: int) -> list[MapperMatch | None]:
     for position, entry in enumerate(data):
         if not isinstance(entry, Mapping):
             continue
-        index = _int(entry.get("index"))
+        index = lenient_int(entry.get("index"))
         index = index if index is not None and 0 <= index < size else position
         if index < size:
             results[index] = parse_mapper_match(entry)
@@ -106,21 +106,21 @@ def parse_lookup_response(data: Any, size: int) -> list[MapperMatch | None]:
 
 
 def parse_mapper_match(data: Any) -> MapperMatch | None:
-    if not isinstance(data, Mapping) or not _str(data.get("recording_mbid")):
+    if not isinstance(data, Mapping) or not stripped(data.get("recording_mbid")):
         return None
     return MapperMatch(
-        recording_mbid=_str(data.get("recording_mbid")),
-        recording_name=_str(data.get("recording_name")) or None,
-        artist_credit_name=_str(data.get("artist_credit_name")) or None,
-        artist_mbids=tuple(m for m in map(_str, _list(data.get("artist_mbids"))) if m),
-        release_mbid=_str(data.get("release_mbid")) or None,
-        release_name=_str(data.get("release_name")) or None,
+        recording_mbid=stripped(data.get("recording_mbid")),
+        recording_name=stripped(data.get("recording_name")) or None,
+        artist_credit_name=stripped(data.get("artist_credit_name")) or None,
+        artist_mbids=tuple(m for m in map(stripped, as_list(data.get("artist_mbids"))) if m),
+        release_mbid=stripped(data.get("release_mbid")) or None,
+        release_name=stripped(data.get("release_name")) or None,
     )
 
 
 def _mapper_query(artist: Any, recording: Any, release: Any) -> dict[str, str] | None:
     """Fit one lookup into the server's limits, or None if it can't be asked."""
-    artist, recording, release = _str(artist), _str(recording), _str(release)
+    artist, recording, release = stripped(artist), stripped(recording), stripped(release)
     if not artist or not recording:
         return None
     limit = MAX_MAPPING_QUERY_LENGTH
@@ -133,25 +133,3 @@ def _mapper_query(artist: Any, recording: Any, release: Any) -> dict[str, str] |
     if release and len(artist) + len(recording) + len(release) <= limit:
         query["release_name"] = release
     return query
-
-
-def _list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
-
-
-def _str(value: Any) -> str:
-    return value.strip() if isinstance(value, str) else ""
-
-
-def _int(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and _INTEGER.fullmatch(value.strip()):
-        return int(value.strip())
-    return None
-
-
-# ASCII digits only ("²" is a digit to str.isdigit), short enough for int().
-_INTEGER = re.compile(r"-?[0-9]{1,18}")

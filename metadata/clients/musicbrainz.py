@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from sidetrack.http import RateLimiter, RetryPolicy, ServiceHttp, UnavailableError
+from sidetrack.parsing import as_list, lenient_int
 
 logger = logging.getLogger(__name__)
 
@@ -173,29 +174,14 @@ def parse_mbid(value: Any) -> str | None:
         return None
 
 
-def _lenient_int(value: Any) -> int | None:
-    if isinstance(value, bool):  # bool is an int subclass; never a count or a score
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str):
-        try:
-            return int(value.strip())
-        except ValueError:
-            return None
-    return None
-
-
 def parse_score(value: Any) -> int | None:
     # Some clients have seen `score` as a string; accept both, reject the rest.
-    score = _lenient_int(value)
+    score = lenient_int(value)
     return score if score is not None and 0 <= score <= 100 else None
 
 
 def _length(value: Any) -> int | None:
-    length = _lenient_int(value)
+    length = lenient_int(value)
     return length if length is not None and length > 0 else None
 
 
@@ -214,12 +200,8 @@ def _dict(value: Any) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
 
 
-def _list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
-
-
 def _strings(value: Any) -> tuple[str, ...]:
-    return tuple(item for item in _list(value) if isinstance(item, str) and item)
+    return tuple(item for item in as_list(value) if isinstance(item, str) and item)
 
 
 # --- Payload parsing (pure) ---------------------------------------------------
@@ -227,7 +209,7 @@ def _strings(value: Any) -> tuple[str, ...]:
 
 def parse_artist_credit(value: Any) -> tuple[ArtistCreditPart, ...]:
     parts = []
-    for raw in _list(value):
+    for raw in as_list(value):
         item = _dict(raw)
         artist = _dict(item.get("artist"))
         artist_name = _str(artist.get("name")) or _str(item.get("name"))
@@ -283,7 +265,7 @@ def parse_track(data: Any) -> Track:
     return Track(
         mbid=parse_mbid(data.get("id")),
         number=_text(data.get("number")),
-        position=_lenient_int(data.get("position")),
+        position=lenient_int(data.get("position")),
         title=_str(data.get("title")) or _str(recording.get("title")),
         length_ms=_length(data.get("length")),
         recording_mbid=parse_mbid(recording.get("id")),
@@ -298,10 +280,10 @@ def parse_track(data: Any) -> Track:
 def parse_medium(data: Any) -> Medium:
     data = _dict(data)
     # Lookups and browses say "tracks"; search results embed a partial "track" list.
-    tracks = tuple(parse_track(t) for t in _list(data.get("tracks") or data.get("track")))
-    track_count = _lenient_int(data.get("track-count"))
+    tracks = tuple(parse_track(t) for t in as_list(data.get("tracks") or data.get("track")))
+    track_count = lenient_int(data.get("track-count"))
     return Medium(
-        position=_lenient_int(data.get("position")),
+        position=lenient_int(data.get("position")),
         format=_text(data.get("format")),
         track_count=track_count if track_count is not None else len(tracks),
         title=_text(data.get("title")),
@@ -325,7 +307,7 @@ def parse_release(data: Any, *, release_group_mbid: str | None = None) -> Releas
         release_group_mbid=parse_mbid(_dict(data.get("release-group")).get("id"))
         or release_group_mbid,
         artist_credit=parse_artist_credit(data.get("artist-credit")),
-        media=tuple(parse_medium(m) for m in _list(data.get("media"))),
+        media=tuple(parse_medium(m) for m in as_list(data.get("media"))),
         disambiguation=_str(data.get("disambiguation")),
     )
 
@@ -369,7 +351,7 @@ def parse_recording(data: Any) -> Recording | None:
 
 def _parse_all(items: Any, parse: Callable[[Any], T | None]) -> tuple[T, ...]:
     parsed = []
-    for item in _list(items):
+    for item in as_list(items):
         result = parse(item)
         if result is None:
             logger.debug("skipping a MusicBrainz entity without a valid id")
@@ -493,8 +475,8 @@ class MusicBrainzClient:
     ) -> SearchPage[T]:
         _check_paging(limit, offset)
         data = self._get(f"{entity}/", {"query": query, "limit": limit, "offset": offset})
-        count = _lenient_int(data.get("count"))
-        page_offset = _lenient_int(data.get("offset"))
+        count = lenient_int(data.get("count"))
+        page_offset = lenient_int(data.get("offset"))
         return SearchPage(
             count=count if count is not None else 0,
             offset=page_offset if page_offset is not None else offset,
@@ -549,14 +531,14 @@ class MusicBrainzClient:
                     "offset": offset,
                 },
             )
-            page = _list(data.get("releases"))
+            page = as_list(data.get("releases"))
             if not page:  # never loop on an empty page, whatever release-count says
                 break
             releases.extend(
                 _parse_all(page, lambda item: parse_release(item, release_group_mbid=group))
             )
             offset += len(page)
-            total = _lenient_int(data.get("release-count"))
+            total = lenient_int(data.get("release-count"))
             if total is not None and offset >= total:
                 break
         return releases
