@@ -35,6 +35,7 @@ def account(alice, external_settings, monkeypatch):
     # Both workers get past the claim, as two hosts could while it lapses: the
     # unique constraint is then the last word.
     monkeypatch.setattr(services, "_claim", lambda account: "bypassed")
+    monkeypatch.setattr(services, "_renew_claim", lambda account, token: None)
     return ExternalAccount.objects.create(
         user=alice, source=ListenSource.LASTFM, external_username="rj"
     )
