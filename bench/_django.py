@@ -21,6 +21,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from urllib.parse import urlsplit, urlunsplit
 
 BENCH_USER_AGENT = "SidetrackBench/0.1 ( bench@example.org )"
 
@@ -80,3 +81,40 @@ def reset_database() -> None:
     from django.core.management import call_command
 
     call_command("flush", interactive=False, verbosity=0)
+
+
+POSTGRES_SCHEMES = ("postgres", "postgresql", "pgsql", "psql")
+
+
+@contextmanager
+def throwaway_database(name: str) -> Iterator[tuple[str, str]]:
+    """Yield (DATABASE_URL, description) of a database made for one bench run:
+    ``<name>_<pid>`` on the PostgreSQL server ``DATABASE_URL`` names (that database
+    itself is never touched), else a SQLite file in a temporary directory."""
+    server = os.environ.get("DATABASE_URL", "").strip()
+    parts = urlsplit(server)
+    if parts.scheme in POSTGRES_SCHEMES:
+        import psycopg
+        from psycopg import sql
+
+        admin_url = urlunsplit(parts._replace(scheme="postgresql"))
+        database = f"{name}_{os.getpid()}"
+        with psycopg.connect(admin_url, autocommit=True) as admin:
+            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
+        try:
+            where = f"PostgreSQL database {database} on {parts.hostname} (dropped afterwards)"
+            yield urlunsplit(parts._replace(path=f"/{database}")), where
+        finally:
+            from django.db import connections
+
+            connections.close_all()
+            with psycopg.connect(admin_url, autocommit=True) as admin:
+                drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
+                admin.execute(drop.format(sql.Identifier(database)))
+    else:
+        workdir = tempfile.mkdtemp(prefix=f"{name}-")
+        try:
+            path = os.path.join(workdir, "bench.sqlite3")
+            yield f"sqlite:///{path}", f"SQLite file {path} (deleted afterwards)"
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)

@@ -29,20 +29,15 @@ import io
 import json
 import os
 import random
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 import uuid
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from urllib.parse import urlsplit, urlunsplit
 
-from bench._django import DEFAULT_ENV
+from bench._django import DEFAULT_ENV, throwaway_database
 
-POSTGRES_SCHEMES = ("postgres", "postgresql", "pgsql", "psql")
 LISTENS_P50_MS = 50  # target on PostgreSQL
 STATS_P50_MS = 500
 WARMUPS = 3
@@ -67,38 +62,6 @@ COLUMNS = (
     "duplicate_of_id",
     "ingested_at",
 )
-
-
-@contextmanager
-def throwaway_database() -> Iterator[tuple[str, str]]:
-    """Yield (DATABASE_URL, description) of a database made for this run (as bench.ingest)."""
-    server = os.environ.get("DATABASE_URL", "").strip()
-    parts = urlsplit(server)
-    if parts.scheme in POSTGRES_SCHEMES:
-        import psycopg
-        from psycopg import sql
-
-        admin_url = urlunsplit(parts._replace(scheme="postgresql"))
-        name = f"bench_api_{os.getpid()}"
-        with psycopg.connect(admin_url, autocommit=True) as admin:
-            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-        try:
-            where = f"PostgreSQL database {name} on {parts.hostname} (dropped afterwards)"
-            yield urlunsplit(parts._replace(path=f"/{name}")), where
-        finally:
-            from django.db import connections
-
-            connections.close_all()
-            with psycopg.connect(admin_url, autocommit=True) as admin:
-                drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
-                admin.execute(drop.format(sql.Identifier(name)))
-    else:
-        workdir = tempfile.mkdtemp(prefix="sidetrack-bench-api-")
-        try:
-            path = os.path.join(workdir, "bench.sqlite3")
-            yield f"sqlite:///{path}", f"SQLite file {path} (deleted afterwards)"
-        finally:
-            shutil.rmtree(workdir, ignore_errors=True)
 
 
 def configure(database_url: str) -> None:
@@ -288,7 +251,7 @@ def measure(user: object, repeat: int) -> None:
 
 
 def run(n_listens: int | None, repeat: int, seed_value: int) -> None:
-    with throwaway_database() as (database_url, where):
+    with throwaway_database("bench_api") as (database_url, where):
         configure(database_url)
         import django
 

@@ -38,10 +38,8 @@ import argparse
 import json
 import os
 import resource
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 from collections import Counter
@@ -49,9 +47,8 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Protocol
-from urllib.parse import urlsplit, urlunsplit
 
-from bench._django import DEFAULT_ENV
+from bench._django import DEFAULT_ENV, throwaway_database
 from tests.emulator import Emulator, World
 from tests.emulator.__main__ import COUNTERS_PATH, scrobble_digest
 
@@ -63,7 +60,6 @@ RERUN_REQUESTS_PER_ACCOUNT = 1
 ROOT = Path(__file__).resolve().parent.parent
 LASTFM_USER = "bench_listener"
 LASTFM_KEY = "bench-lastfm-key-0123456789abcdef"
-POSTGRES_SCHEMES = ("postgres", "postgresql", "pgsql", "psql")
 COLUMNS = (
     "user_id",
     "account_id",
@@ -212,35 +208,6 @@ def upstream(
         yield world, SubprocessUpstream(env)
 
 
-@contextmanager
-def throwaway_database() -> Iterator[tuple[str, str]]:
-    """Yield (DATABASE_URL, description) of a database made for this run."""
-    server = os.environ.get("DATABASE_URL", "").strip()
-    parts = urlsplit(server)
-    if parts.scheme in POSTGRES_SCHEMES:
-        import psycopg
-        from psycopg import sql
-
-        admin_url = urlunsplit(parts._replace(scheme="postgresql"))
-        name = f"sidetrack_bench_ingest_{os.getpid()}"
-        with psycopg.connect(admin_url, autocommit=True) as admin:
-            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-        try:
-            where = f"PostgreSQL database {name} on {parts.hostname} (dropped afterwards)"
-            yield urlunsplit(parts._replace(path=f"/{name}")), where
-        finally:
-            with psycopg.connect(admin_url, autocommit=True) as admin:
-                drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
-                admin.execute(drop.format(sql.Identifier(name)))
-    else:
-        workdir = tempfile.mkdtemp(prefix="sidetrack-bench-ingest-")
-        try:
-            path = os.path.join(workdir, "bench.sqlite3")
-            yield f"sqlite:///{path}", f"SQLite file {path} (deleted afterwards)"
-        finally:
-            shutil.rmtree(workdir, ignore_errors=True)
-
-
 def configure(emulator_env: dict[str, str], database_url: str) -> None:
     """The environment Django reads at setup: quiet, no retries, this run's services."""
     os.environ.update(DEFAULT_ENV)
@@ -271,7 +238,7 @@ def verdict(ok: bool) -> str:
 def run(listens: int, artists: int, seed: int, in_process: bool = False) -> None:
     with (
         upstream(listens, artists, seed, in_process) as (world, emu),
-        throwaway_database() as (database_url, where),
+        throwaway_database("sidetrack_bench_ingest") as (database_url, where),
     ):
         configure(emu.env, database_url)
         import django
