@@ -69,7 +69,8 @@ def throwaway_postgres(server_url: str) -> Iterator[Database]:
     from psycopg import sql
 
     parts = urlsplit(server_url)
-    admin_url = urlunsplit(parts._replace(scheme="postgresql"))
+    # The maintenance database: the one DATABASE_URL names may not exist yet.
+    admin_url = urlunsplit(parts._replace(scheme="postgresql", path="/postgres"))
     name = f"sidetrack_e2e_{os.getpid()}_{secrets.token_hex(4)}"
     with psycopg.connect(admin_url, autocommit=True) as admin:
         admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))

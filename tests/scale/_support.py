@@ -10,7 +10,6 @@ processes, and sliding-window request counts.
 from __future__ import annotations
 
 import os
-import secrets
 import signal
 import sqlite3
 import subprocess
@@ -21,7 +20,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from tests.e2e.test_ingest_e2e import (
     COMMAND_TIMEOUT,
@@ -35,6 +34,7 @@ from tests.e2e.test_ingest_e2e import (
     epoch,
     manage,
     migrate,
+    throwaway_postgres,
 )
 
 __all__ = [
@@ -52,34 +52,6 @@ __all__ = [
 
 def is_postgres(url: str) -> bool:
     return urlsplit(url).scheme in POSTGRES_SCHEMES
-
-
-@contextmanager
-def throwaway_postgres(server_url: str) -> Iterator[Database]:
-    """A new database on DATABASE_URL's server, dropped afterwards.
-
-    Unlike the e2e helper, the CREATE/DROP connection goes to the ``postgres``
-    maintenance database: DATABASE_URL may name a database that does not exist
-    yet (pytest-django creates ``test_<name>`` from it).
-    """
-    import psycopg
-    from psycopg import sql
-
-    parts = urlsplit(server_url)
-    admin_url = urlunsplit(parts._replace(scheme="postgresql", path="/postgres"))
-    name = f"sidetrack_scale_{os.getpid()}_{secrets.token_hex(4)}"
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield Database(
-            url=urlunsplit(parts._replace(path=f"/{name}")),
-            psycopg_url=urlunsplit(parts._replace(scheme="postgresql", path=f"/{name}")),
-        )
-    finally:
-        with psycopg.connect(admin_url, autocommit=True) as admin:
-            admin.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
 
 
 @contextmanager
