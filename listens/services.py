@@ -18,17 +18,22 @@ Invariants (each has a test):
 
 from __future__ import annotations
 
+import json
 import logging
+import math
+import re
 import secrets
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+import orjson
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -47,6 +52,7 @@ from sidetrack.http import (
     SECRET_PARAM_NAMES,
     ExternalApiError,
     UnavailableError,
+    known_secrets,
     redact_text,
 )
 
@@ -55,6 +61,7 @@ logger = logging.getLogger(__name__)
 LASTFM_PAGE_SIZE = 200
 MAX_LASTFM_RESTARTS = 3
 LISTENBRAINZ_PAGE_SIZE = 1000
+INGEST_BATCH_LISTENS = 1000
 
 
 class IngestAlreadyRunning(Exception):
@@ -72,7 +79,12 @@ class IncomingListen:
     album_name: str
     duration_ms: int | None
     hints: tuple[Hint, ...]
-    raw: dict[str, Any]
+    raw_json: str  # the payload as stored: serialized, secrets redacted, NULs dropped
+    track_key: str = field(init=False)  # the text's key (metadata.matching)
+
+    def __post_init__(self) -> None:
+        # Computed once, where the listen is made (the fetching thread during ingest).
+        object.__setattr__(self, "track_key", text_key_digest(self.artist_name, self.track_name))
 
     @property
     def reported(self) -> ReportedTrack:
@@ -97,8 +109,10 @@ def _encodable(text: str) -> str:
 
 
 def _clean_payload(value: Any) -> Any:
-    """The payload as stored: secrets redacted (as ``redact_mapping`` does) and NULs
-    dropped (PostgreSQL refuses them in JSON), in one pass: it runs for every listen."""
+    """The payload as stored: secrets redacted (as ``redact_mapping`` does), NULs
+    dropped and NaN or infinities made null (PostgreSQL refuses both in JSON)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
     if isinstance(value, str):
         return redact_text(_encodable(value.replace("\x00", ""))) if value else value
     if isinstance(value, dict):
@@ -111,6 +125,41 @@ def _clean_payload(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_clean_payload(v) for v in value]
     return value
+
+
+def payload_json(raw: Any) -> str:
+    """``raw`` as stored, serialized: what ``_clean_payload`` would make of it.
+
+    This runs for every listen, and almost every payload needs no cleaning: it is
+    serialized once and scanned for anything cleaning could change (an escaped NUL,
+    a secret's name or value, ``=`` as in ``api_key=…``). Only a payload where one
+    shows up (or might), or that orjson refuses (a lone surrogate), is cleaned first.
+    """
+    try:
+        text = orjson.dumps(raw).decode()
+    except orjson.JSONEncodeError:
+        text = None
+    if text is None or _may_need_cleaning(text):
+        cleaned = _clean_payload(raw)
+        try:
+            text = orjson.dumps(cleaned).decode()
+        except orjson.JSONEncodeError:  # an integer past 64 bits
+            text = json.dumps(cleaned, ensure_ascii=False)
+    return text
+
+
+# A secret-named key (or value) in lower-cased serialized JSON.
+_SECRET_NAME_RE = re.compile('"(?:' + "|".join(sorted(SECRET_PARAM_NAMES)) + ')"')
+
+
+def _may_need_cleaning(text: str) -> bool:
+    # Plain substring tests and a case-sensitive pattern: a case-insensitive one
+    # took longer than the serializing.
+    if "\\u0000" in text or "=" in text or _SECRET_NAME_RE.search(text.lower()):
+        return True
+    # A registered secret is letters and digits (real keys and tokens), which JSON
+    # leaves as they are.
+    return any(secret in text for secret in known_secrets())
 
 
 def _positive(value: int | None) -> int | None:
@@ -126,7 +175,7 @@ def incoming_from_lastfm(track: LastfmTrack) -> IncomingListen:
         album_name=_clean(track.album_name),
         duration_ms=None,
         hints=(Hint(mbid),) if mbid else (),
-        raw=_clean_payload(track.raw),
+        raw_json=payload_json(track.raw),
     )
 
 
@@ -146,7 +195,7 @@ def incoming_from_listenbrainz(listen: LBListen) -> IncomingListen:
         album_name=_clean(listen.release_name),
         duration_ms=_positive(listen.duration_ms),
         hints=tuple(hints),
-        raw=_clean_payload(listen.raw),
+        raw_json=payload_json(listen.raw),
     )
 
 
@@ -159,6 +208,39 @@ class FetchedPage:
     # Every listen at or before this second is on this page or an earlier one.
     safe_cursor: int | None
     malformed: int = 0
+    pages: int = 1  # upstream pages in it (several once batched)
+
+
+def batched_pages(pages: Iterator[FetchedPage], listens: int) -> Iterator[FetchedPage]:
+    """Consecutive pages merged up to about ``listens`` listens, stored in one
+    transaction: the per-transaction work (claim lock, cursor, run log, commit)
+    then counts once per batch instead of once per 200 Last.fm listens. A fetch
+    that fails mid-batch still hands over the pages read before it."""
+    batch: list[FetchedPage] = []
+    try:
+        for page in pages:
+            batch.append(page)
+            if sum(len(item.listens) for item in batch) >= listens:
+                yield _merged(batch)
+                batch = []
+    except Exception:
+        if batch:
+            yield _merged(batch)
+        raise
+    if batch:
+        yield _merged(batch)
+
+
+def _merged(pages: Sequence[FetchedPage]) -> FetchedPage:
+    if len(pages) == 1:
+        return pages[0]
+    cursors = [page.safe_cursor for page in pages if page.safe_cursor is not None]
+    return FetchedPage(
+        listens=[listen for page in pages for listen in page.listens],
+        safe_cursor=max(cursors) if cursors else None,
+        malformed=sum(page.malformed for page in pages),
+        pages=sum(page.pages for page in pages),
+    )
 
 
 def _ts(moment: datetime) -> int:
@@ -272,18 +354,50 @@ class StoredPage:
     unresolved: int = 0
 
 
+# Texts a run remembers between its batches, at most; a longer history starts over.
+MEMO_MAX_TEXTS = 50_000
+
+
+@dataclass
+class RecordingMemo:
+    """What one run's earlier batches learnt about texts. A history repeats its
+    texts (favourite songs, whole albums again), so a later batch looks up only the
+    texts it brings first. A recording merged away meanwhile fails the batch's
+    foreign key check; ``ingest_account`` then stores the batch again without it."""
+
+    recordings: dict[str, Recording] = field(default_factory=dict)
+    hints_checked: set[tuple[str, tuple[Hint, ...]]] = field(default_factory=set)
+
+    def recordings_for(self, listens: Sequence[IncomingListen]) -> dict[str, Recording]:
+        unseen = [item.reported for item in listens if item.track_key not in self.recordings]
+        if unseen:
+            if len(self.recordings) + len(unseen) > MEMO_MAX_TEXTS:
+                self.clear()
+            self.recordings |= recordings_for_tracks(unseen)
+        return self.recordings
+
+    def clear(self) -> None:
+        self.recordings.clear()
+        self.hints_checked.clear()
+
+
 def _verify_free_hints(
-    incoming: Sequence[IncomingListen], recordings: dict[str, Recording]
+    incoming: Sequence[IncomingListen], recordings: dict[str, Recording], memo: RecordingMemo
 ) -> None:
     """Resolve texts whose source MBID agrees with a known row or ListenBrainz's
-    mapping: no upstream request. Other hints wait on the row for the resolver."""
+    mapping: no upstream request. Other hints wait on the row for the resolver
+    (and are not checked again in this run)."""
     waiting: dict[str, IncomingListen] = {}
     for listen in incoming:
-        key = text_key_digest(listen.artist_name, listen.track_name)
-        if listen.hints and recordings[key].mbid is None:
-            waiting.setdefault(key, listen)
+        if (
+            listen.hints
+            and recordings[listen.track_key].mbid is None
+            and (listen.track_key, listen.hints) not in memo.hints_checked
+        ):
+            waiting.setdefault(listen.track_key, listen)
     if not waiting:
         return
+    memo.hints_checked.update((key, listen.hints) for key, listen in waiting.items())
     known = known_recordings({h.mbid for listen in waiting.values() for h in listen.hints})
     if not known and not any(h.mapped_title for item in waiting.values() for h in item.hints):
         return  # nothing to check against without a request
@@ -297,13 +411,19 @@ def _verify_free_hints(
             recordings[key] = apply_resolution(recording=recordings[key], resolution=resolution)
 
 
-def store_page(*, account: ExternalAccount, run: IngestRun, page: FetchedPage) -> StoredPage:
-    """Store one page's listens and move the cursor, in one transaction."""
+def store_page(
+    *,
+    account: ExternalAccount,
+    run: IngestRun,
+    page: FetchedPage,
+    memo: RecordingMemo | None = None,
+) -> StoredPage:
+    """Store one page's (or batch's) listens and move the cursor, in one transaction."""
+    memo = memo or RecordingMemo()
     result = StoredPage()
     listens = [item for item in page.listens if item.artist_name or item.track_name]
-    recordings = recordings_for_tracks(item.reported for item in listens)
-    _verify_free_hints(listens, recordings)
-    rows = [_Row(item, text_key_digest(item.artist_name, item.track_name)) for item in listens]
+    recordings = memo.recordings_for(listens)
+    _verify_free_hints(listens, recordings, memo)
     skipped = len(page.listens) - len(listens)
     if skipped:
         logger.warning("%s: skipped %d listens without artist or title", account, skipped)
@@ -311,19 +431,23 @@ def store_page(*, account: ExternalAccount, run: IngestRun, page: FetchedPage) -
         # Two workers storing one account's page take turns here, so each sees
         # the other's rows and counts only what it really added.
         ExternalAccount.objects.select_for_update().only("pk").get(pk=account.pk)
-        if rows:
-            times = [row.item.listened_at for row in rows]
+        if listens:
+            times = [item.listened_at for item in listens]
             known = set(
                 ListenEvent.objects.filter(
                     account=account, listened_at__range=(min(times), max(times))
                 ).values_list("listened_at", "track_key")
             )
-            fresh = {row.identity: row for row in rows if row.identity not in known}
+            fresh = {
+                identity: item
+                for item in listens
+                if (identity := (item.listened_at, item.track_key)) not in known
+            }
             _insert_listens(account, fresh.values(), recordings)
             result.new = len(fresh)
-            result.known = len(rows) - len(fresh)
+            result.known = len(listens) - len(fresh)
             result.unresolved = sum(
-                1 for row in fresh.values() if recordings[row.track_key].mbid is None
+                1 for item in fresh.values() if recordings[item.track_key].mbid is None
             )
             if fresh:
                 mark_cross_source_duplicates(account=account, since=min(times), until=max(times))
@@ -332,28 +456,18 @@ def store_page(*, account: ExternalAccount, run: IngestRun, page: FetchedPage) -
                 Q(last_ingested_ts__isnull=True) | Q(last_ingested_ts__lt=page.safe_cursor)
             ).update(last_ingested_ts=page.safe_cursor)
         IngestRun.objects.filter(pk=run.pk).update(
-            pages=run.pages + 1,
+            pages=run.pages + page.pages,
             listens_new=run.listens_new + result.new,
             listens_known=run.listens_known + result.known,
             unresolved=run.unresolved + result.unresolved,
             errors=run.errors + page.malformed + skipped,
         )
-    run.pages += 1
+    run.pages += page.pages
     run.listens_new += result.new
     run.listens_known += result.known
     run.unresolved += result.unresolved
     run.errors += page.malformed + skipped
     return result
-
-
-@dataclass(frozen=True, slots=True)
-class _Row:
-    item: IncomingListen
-    track_key: str
-
-    @property
-    def identity(self) -> tuple[datetime, str]:
-        return (self.item.listened_at, self.track_key)
 
 
 _LISTEN_COLUMNS = (
@@ -372,7 +486,7 @@ _LISTEN_COLUMNS = (
 
 
 def _insert_listens(
-    account: ExternalAccount, rows: Iterable[_Row], recordings: dict[str, Recording]
+    account: ExternalAccount, listens: Iterable[IncomingListen], recordings: dict[str, Recording]
 ) -> None:
     """One executemany, the unique constraint deciding (ON CONFLICT DO NOTHING on
     SQLite and PostgreSQL alike). The ORM's per-object, per-field preparation made
@@ -380,22 +494,21 @@ def _insert_listens(
     fields = [ListenEvent._meta.get_field(name) for name in _LISTEN_COLUMNS]
     ops = connection.ops
     now = ops.adapt_datetimefield_value(timezone.now())
-    payload_field = ListenEvent._meta.get_field("raw_payload")
     params = [
         (
             account.user_id,
             account.pk,
             account.source,
-            ops.adapt_datetimefield_value(row.item.listened_at),
-            recordings[row.track_key].pk,
-            row.item.track_name,
-            row.item.artist_name,
-            row.item.album_name,
-            row.track_key,
-            payload_field.get_db_prep_save(row.item.raw, connection),
+            ops.adapt_datetimefield_value(item.listened_at),
+            recordings[item.track_key].pk,
+            item.track_name,
+            item.artist_name,
+            item.album_name,
+            item.track_key,
+            item.raw_json,
             now,
         )
-        for row in rows
+        for item in listens
     ]
     if not params:
         return
@@ -518,9 +631,18 @@ def ingest_account(
     except BaseException:
         _release_claim(account, token)
         raise
+    fetched = _pages(account, run_start, lastfm, listenbrainz)
+    pages = _read_ahead(batched_pages(fetched, INGEST_BATCH_LISTENS))
+    memo = RecordingMemo()
     try:
-        for page in _pages(account, run_start, lastfm, listenbrainz):
-            store_page(account=account, run=run, page=page)
+        for page in pages:
+            try:
+                store_page(account=account, run=run, page=page, memo=memo)
+            except IntegrityError:
+                # A recording this run remembers was merged away (by a curator or
+                # the resolver): look every text up again.
+                memo.clear()
+                store_page(account=account, run=run, page=page, memo=memo)
             _renew_claim(account, token)
             if on_page:
                 on_page(run)
@@ -534,9 +656,26 @@ def ingest_account(
     else:
         _finish(account, run)
     finally:
+        pages.close()
         _release_claim(account, token)
     account.refresh_from_db()
     return run
+
+
+def _read_ahead(pages: Iterator[FetchedPage]) -> Iterator[FetchedPage]:
+    """``pages``, each next one fetched on a thread while the caller stores the last:
+    the network wait and the page's parsing (no database) overlap with storing.
+    Closing this stops the fetching once the request in flight has ended."""
+    end = FetchedPage([], None)
+    try:
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-fetch") as fetcher:
+            upcoming = fetcher.submit(next, pages, end)
+            while (page := upcoming.result()) is not end:
+                upcoming = fetcher.submit(next, pages, end)
+                yield page
+    finally:
+        if isinstance(pages, Generator):
+            pages.close()
 
 
 def _pages(

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+import orjson
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
@@ -120,6 +121,21 @@ def register_secret(value: str | None) -> None:
     # Short values would redact ordinary words; real keys and tokens are long.
     if value and len(value) >= 8:
         _known_secrets.add(value)
+
+
+def decode_json(content: bytes) -> Any:
+    """The JSON value of a body. orjson is strict where the json module is lenient
+    (a lone surrogate escape, NaN, UTF-16): the json module gets the bodies orjson
+    refuses, so that one odd item does not fail a whole page. (orjson reads an
+    integer past 64 bits as a float; no count or timestamp is that large.)"""
+    try:
+        return orjson.loads(content)
+    except orjson.JSONDecodeError:
+        return json.loads(content)
+
+
+def known_secrets() -> frozenset[str]:
+    return frozenset(_known_secrets)
 
 
 _SECRET_PAIR_RE = re.compile(r"(?i)\b(" + "|".join(sorted(SECRET_PARAM_NAMES)) + r")=([^&\s'\"]+)")
@@ -377,7 +393,7 @@ class ServiceHttp:
 
         try:
             # An empty body is a broken answer, except where HTTP says there is none.
-            data = json.loads(content) if content or response.status_code != 204 else None
+            data = decode_json(content) if content or response.status_code != 204 else None
         except (ValueError, RecursionError):  # RecursionError: absurdly nested JSON
             data = _NOT_JSON
 

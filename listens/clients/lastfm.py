@@ -220,7 +220,7 @@ class LastfmClient:
 
 def check_lastfm_body(data: Any, response: requests.Response) -> None:
     """``check_body`` hook: raise for any body carrying an ``error`` key, whatever the status."""
-    if isinstance(data, Mapping) and "error" in data:
+    if isinstance(data, dict) and "error" in data:
         raise lastfm_error(data, status=response.status_code, url=response.url)
 
 
@@ -251,8 +251,8 @@ def lastfm_error(
 
 
 def _root(data: Any, key: str, method: str) -> Mapping[str, Any]:
-    value = data.get(key) if isinstance(data, Mapping) else None
-    if not isinstance(value, Mapping):
+    value = data.get(key) if isinstance(data, dict) else None
+    if not isinstance(value, dict):
         raise UnavailableError(
             f"unexpected answer to {method}: no {key!r} object in the body",
             service=SERVICE,
@@ -275,7 +275,7 @@ def parse_recent_tracks(
     now_playing: LastfmTrack | None = None
     # The now-playing item comes on top of `limit`: a limit=1 page can hold 2 items.
     for item in _items(root, "track"):
-        track = parse_track(item) if isinstance(item, Mapping) else None
+        track = parse_track(item) if isinstance(item, dict) else None
         if track is None:
             malformed.append(item)
         elif track.now_playing and now_playing is None:
@@ -301,14 +301,14 @@ def parse_track(item: Mapping[str, Any]) -> LastfmTrack:
     artist = item.get("artist")
     album = item.get("album")
     attr = item.get("@attr")
-    now_playing = isinstance(attr, Mapping) and str(attr.get("nowplaying", "")).lower() == "true"
+    now_playing = isinstance(attr, dict) and str(attr.get("nowplaying", "")).lower() == "true"
     return LastfmTrack(
         artist_name=_name(artist),
-        artist_mbid=_mbid(artist.get("mbid")) if isinstance(artist, Mapping) else None,
+        artist_mbid=_mbid(artist.get("mbid")) if isinstance(artist, dict) else None,
         track_name=stripped(item.get("name")),
         track_mbid=_mbid(item.get("mbid")),
         album_name=_name(album) or None,
-        album_mbid=_mbid(album.get("mbid")) if isinstance(album, Mapping) else None,
+        album_mbid=_mbid(album.get("mbid")) if isinstance(album, dict) else None,
         listened_at=None if now_playing else _uts(item.get("date")),
         now_playing=now_playing,
         loved=_loved(item.get("loved")),
@@ -331,7 +331,7 @@ def parse_top_artists(
             url=stripped(item.get("url")) or None,
         )
         for item in _items(root, "artist")
-        if isinstance(item, Mapping)
+        if isinstance(item, dict)
     )
     return TopArtistsPage(
         user=stripped(attr.get("user")) or user,
@@ -351,7 +351,7 @@ def parse_top_albums(
     attr = _attrs(root)
     items = []
     for item in _items(root, "album"):
-        if not isinstance(item, Mapping):
+        if not isinstance(item, dict):
             continue
         artist = item.get("artist")
         items.append(
@@ -359,7 +359,7 @@ def parse_top_albums(
                 name=_name(item),
                 mbid=_mbid(item.get("mbid")),
                 artist_name=_name(artist),
-                artist_mbid=_mbid(artist.get("mbid")) if isinstance(artist, Mapping) else None,
+                artist_mbid=_mbid(artist.get("mbid")) if isinstance(artist, dict) else None,
                 playcount=lenient_int(item.get("playcount")) or 0,
                 rank=_rank(item),
                 url=stripped(item.get("url")) or None,
@@ -390,7 +390,7 @@ def _attrs(root: Mapping[str, Any]) -> Mapping[str, Any]:
     # Current answers carry an "@attr" block; the 2014 empty-history answer put the
     # same keys directly on the root object.
     attr = root.get("@attr")
-    return attr if isinstance(attr, Mapping) else root
+    return attr if isinstance(attr, dict) else root
 
 
 def _items(root: Mapping[str, Any], key: str) -> list[Any]:
@@ -410,11 +410,11 @@ def _page(attr: Mapping[str, Any], requested: int) -> int:
 
 def _rank(item: Mapping[str, Any]) -> int | None:
     attr = item.get("@attr")
-    return lenient_int(attr.get("rank")) if isinstance(attr, Mapping) else None
+    return lenient_int(attr.get("rank")) if isinstance(attr, dict) else None
 
 
 def _name(value: Any) -> str:
-    if isinstance(value, Mapping):
+    if isinstance(value, dict):
         return stripped(value.get("name")) or stripped(value.get("#text"))
     return stripped(value)
 
@@ -429,7 +429,7 @@ def _loved(value: Any) -> bool | None:
 
 
 def _uts(date: Any) -> datetime | None:
-    seconds = lenient_int(date.get("uts")) if isinstance(date, Mapping) else None
+    seconds = lenient_int(date.get("uts")) if isinstance(date, dict) else None
     if seconds is None or seconds <= 0:
         return None
     try:

@@ -164,10 +164,15 @@ def parse_partial_date(value: Any) -> str | None:
     return text
 
 
+_CANONICAL_MBID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
 def parse_mbid(value: Any) -> str | None:
     """Canonical lower-case UUID text, or None for empty/invalid values."""
     if not isinstance(value, str) or not value.strip():
         return None
+    if _CANONICAL_MBID_RE.fullmatch(value):
+        return value  # as nearly every MBID comes: skip building a UUID per listen
     try:
         return str(uuid.UUID(value.strip()))
     except ValueError:

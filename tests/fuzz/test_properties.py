@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
+import orjson
 import pytest
 import requests
 from hypothesis import assume, example, given, settings
@@ -47,7 +48,12 @@ from listens.clients.listenbrainz import (
     parse_playing_now,
 )
 from listens.export_import import MalformedLine, read_export
-from listens.services import incoming_from_lastfm, incoming_from_listenbrainz
+from listens.services import (
+    _clean_payload,
+    incoming_from_lastfm,
+    incoming_from_listenbrainz,
+    payload_json,
+)
 from metadata.clients.mbid_mapper import MapperMatch, parse_lookup_response
 from metadata.clients.musicbrainz import (
     build_query,
@@ -547,7 +553,8 @@ def _assert_storable(incoming) -> None:
         assert len(name) <= 5000
         name.encode("utf-8")  # both databases store UTF-8
     assert incoming.listened_at.tzinfo is not None
-    for value in walk(incoming.raw):
+    incoming.raw_json.encode("utf-8")
+    for value in walk(json.loads(incoming.raw_json)):
         assert not (isinstance(value, str) and "\x00" in value)
     for hint in incoming.hints:
         assert _UUID_TEXT.match(str(hint.mbid))
@@ -687,6 +694,34 @@ def test_redact_mapping_never_leaks_a_registered_secret_in_values(data, secret, 
         redacted = redact_mapping(planted)
     assert redacted["api_key"] == REDACTED
     assert secret not in json.dumps(redacted, ensure_ascii=False)
+
+
+@FUZZ
+@given(st.data(), secrets, json_values)
+def test_stored_payload_is_the_fully_cleaned_payload(data, secret, value):
+    """payload_json skips the cleaning pass for payloads with nothing to clean: it
+    must store exactly what the full pass would, whatever a payload hides."""
+    # One kind of dirt per payload, so that no other kind sends it down the full pass.
+    dirt = data.draw(
+        st.sampled_from(["", "\x00", secret, "sk=unregistered", "\ud83c", "Token", "="])
+    )
+
+    def plant(node: Any, key: bool = False) -> Any:
+        if isinstance(node, str) and data.draw(st.booleans()):
+            return dirt if key and dirt == "Token" else node + dirt
+        if isinstance(node, dict):
+            return {plant(name, key=True): plant(item) for name, item in node.items()}
+        if isinstance(node, list):
+            return [plant(item) for item in node]
+        return node
+
+    payload = {"track": plant(value), plant("name", key=True): plant(value)}
+    with registered(secret):
+        stored = payload_json(payload)
+        assert json.loads(stored) == _clean_payload(payload)
+    assert secret not in stored
+    assert "\\u0000" not in stored
+    orjson.loads(stored)  # strict JSON (no NaN), valid UTF-8: what PostgreSQL accepts
 
 
 @FUZZ

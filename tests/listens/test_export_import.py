@@ -56,7 +56,7 @@ def store_lastfm(user, *listens: tuple[int, str, str, str]) -> ExternalAccount:
                 album_name=album,
                 duration_ms=None,
                 hints=(),
-                raw={},
+                raw_json="{}",
             )
             for ts, artist, track, album in listens
         ],

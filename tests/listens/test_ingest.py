@@ -23,6 +23,7 @@ from listens import services
 from listens.models import IngestRun, ListenEvent
 from listens.services import IngestAlreadyRunning, ingest_account, ingestable_accounts
 from metadata.models import Recording, RecordingAlias
+from metadata.services import merge_recordings
 from tests.payloads import load_payload
 
 pytestmark = pytest.mark.django_db
@@ -202,6 +203,8 @@ def connection_lost() -> None:
 @pytest.fixture(autouse=True)
 def small_pages(external_settings, monkeypatch):
     monkeypatch.setattr(services, "LASTFM_PAGE_SIZE", 5)
+    # A transaction per page, as the invariants below are stated (see the batch tests).
+    monkeypatch.setattr(services, "INGEST_BATCH_LISTENS", 1)
     # alice and bob are created after this: skip the slow password hashing.
     external_settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
@@ -347,6 +350,81 @@ def test_listenbrainz_network_failure_mid_history_loses_nothing_on_rerun(
 
     assert stored(lb_account) == lb_expected(listens)
     assert reload(lb_account).last_ingested_ts == T0 + 60 * 11
+
+
+# --- Batches: several pages, one transaction -------------------------------------------
+
+# 23 scrobbles, five a page: oldest first, the pages hold 3, 5, 5, 5 and 5.
+BATCH_HISTORY_TIMES = [T0 + 60 * i for i in range(23)]
+
+
+def test_pages_are_stored_a_batch_per_transaction(lastfm_account, mocked, monkeypatch):
+    monkeypatch.setattr(services, "INGEST_BATCH_LISTENS", 10)
+    history = [lastfm_scrobble(ts, f"Track {i:02d}") for i, ts in enumerate(BATCH_HISTORY_TIMES)]
+    FakeLastfm(history).serve(mocked)
+    batches = []
+
+    run = ingest_account(
+        account=lastfm_account, now=at(RUN1), on_page=lambda run: batches.append(run.pages)
+    )
+
+    # 3 + 5 + 5 listens reach 10: one batch; the last two pages make the second.
+    assert batches == [3, 5]
+    assert (run.status, run.pages, run.listens_new) == ("succeeded", 5, 23)
+    assert stored(lastfm_account) == lastfm_expected(history)
+    assert reload(lastfm_account).last_ingested_ts == RUN1 - 1
+
+
+def test_fetch_failure_mid_batch_keeps_the_pages_read_before_it(
+    lastfm_account, mocked, monkeypatch
+):
+    monkeypatch.setattr(services, "INGEST_BATCH_LISTENS", 10)
+    history = [lastfm_scrobble(ts, f"Track {i:02d}") for i, ts in enumerate(BATCH_HISTORY_TIMES)]
+    fake = FakeLastfm(history).serve(mocked)
+    # Requests: page 1 (for totalPages), then pages 5, 4, 3: the third page of the
+    # first batch fails after two were read.
+    fake.before[4] = connection_lost
+
+    run = ingest_account(account=lastfm_account, now=at(RUN1))
+
+    assert (run.status, run.pages, run.listens_new) == ("failed", 2, 8)
+    assert stored(lastfm_account) == lastfm_expected(history[:8])
+    assert reload(lastfm_account).last_ingested_ts == BATCH_HISTORY_TIMES[7] - 1
+
+    fake.before.clear()
+    rerun = ingest_account(account=lastfm_account, now=at(RUN2))
+
+    assert rerun.status == "succeeded"
+    assert stored(lastfm_account) == lastfm_expected(history)
+
+
+@pytest.mark.django_db(transaction=True)  # foreign keys are checked at a real commit
+def test_recording_merged_away_during_a_run_is_looked_up_again(lastfm_account, mocked):
+    # "Same Song" is on all three pages; the run remembers its recording from the first.
+    history = [
+        lastfm_scrobble(ts, "Same Song" if i % 5 == 0 else f"Track {i:02d}")
+        for i, ts in enumerate(HISTORY_TIMES)
+    ]
+    FakeLastfm(history).serve(mocked)
+    merged = []
+
+    def curator_merges_it(run: IngestRun) -> None:
+        if run.pages == 1:
+            stale = Recording.objects.get(artist_name="Comete", title="Same Song")
+            target = Recording.objects.create(
+                mbid=uuid.uuid4(), status="resolved", artist_name="Comete", title="Same Song"
+            )
+            merged.append(merge_recordings(source=stale, target=target))
+            RecordingAlias.objects.create(
+                text_key=stale.unresolved_key, recording=target, decided_by="curator"
+            )
+
+    run = ingest_account(account=lastfm_account, now=at(RUN1), on_page=curator_merges_it)
+
+    assert (run.status, run.pages, run.listens_new) == ("succeeded", 3, 12)
+    assert stored(lastfm_account) == lastfm_expected(history)
+    same_song = ListenEvent.objects.filter(track_name="Same Song")
+    assert sorted(listen.recording_id for listen in same_song) == [merged[0].pk] * 3
 
 
 # --- (b) Nothing twice ---------------------------------------------------------------------

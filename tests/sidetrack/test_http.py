@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import time
 
 import pytest
@@ -80,6 +81,28 @@ def test_malformed_json_is_a_retryable_unavailable_error():
 
     assert caught.value.retryable
     assert "malformed JSON" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        # A name cut short upstream in the middle of an emoji's surrogate pair.
+        ('{"name": "Song \\ud83c"}', {"name": "Song \ud83c"}),
+        ('{"score": NaN}', None),
+        ('{"bom": true}'.encode("utf-16"), {"bom": True}),
+    ],
+    ids=["lone surrogate", "NaN", "UTF-16"],
+)
+@responses.activate
+def test_bodies_the_fast_json_decoder_refuses_are_still_read(body, expected):
+    responses.get(BASE + "things", body=body, status=200)
+
+    data = make_http().get_json("things").data
+
+    if expected is None:
+        assert math.isnan(data["score"])
+    else:
+        assert data == expected
 
 
 @responses.activate
