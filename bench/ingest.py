@@ -7,34 +7,38 @@ One synthetic Last.fm user with ``--listens`` scrobbles is served by the local
 emulator in a separate process (``python -m tests.emulator``), as the real API is
 on another machine: its JSON serving neither competes with the ingest for the GIL
 nor counts as ingest time. The bench builds the same deterministic world in its
-own process (for the warm cache and the expected counts) and checks that both
-worlds' scrobbles hash the same. ``--in-process`` serves it from a thread of the
-bench's process instead (the old set-up). Django is set up in this process against
-a throwaway database: a fresh SQLite file, or, when DATABASE_URL names a PostgreSQL
-server, a database created on that server for this run and dropped afterwards
-(the named database is never touched). Then:
+own process, checks that both worlds' scrobbles hash the same, keeps each text's
+first report (for the warm cache) and drops the rest: a worker holds no copy of
+the world either. ``--in-process`` serves it from a thread of the bench's process
+instead (the old set-up). Django is set up in this process against a throwaway
+database: a fresh SQLite file, or, when DATABASE_URL names a PostgreSQL server, a
+database created on that server for this run and dropped afterwards (the named
+database is never touched). Then:
 
-1. warm-up: ``ingest_account`` of the same history into another Sidetrack user's
-   account, so every text's recording and alias exists (a warm resolution cache);
-2. timed: ``ingest_account`` of the bench account (pages of 200 from the emulator,
-   one transaction per page, as in production);
+1. warm cache: the recording row of every text the history reports is created
+   (``recordings_for_tracks``, as a first ingest would), so the timed ingest
+   creates none;
+2. timed: ``ingest_account`` of the bench account, as in production (pages of
+   200 from the emulator, about 1000 listens a transaction, the next page fetched
+   while one is stored);
 3. baseline: the rows step 2 stored are read back, deleted, and inserted again
    with one DB-API ``executemany`` (same table, same columns, one transaction):
    the denominator of the speed ratio, on a table in the same state;
-4. re-run with nothing new, for both accounts: upstream requests per account,
-   from the emulator's request counters (``GET /_emulator/counters`` of the
-   subprocess, or the in-process emulator's counters).
+4. re-run with nothing new: upstream requests for the account, from the
+   emulator's request counters (``GET /_emulator/counters`` of the subprocess,
+   or the in-process emulator's counters).
 
 Only Last.fm is used: a first ListenBrainz ingest stores only the newest 1000
 listens (``min_ts=0``, see tests/e2e). Peak RSS is the process's high-water mark
-(``ru_maxrss``) right after step 2; it includes the bench's copy of the world
-(and, with ``--in-process``, the emulator serving it) and the warm-up. Exit code
-0 whatever the figures: this is a report, not a test.
+(``ru_maxrss``) right after step 2; it includes the world as it was built (and,
+with ``--in-process``, the emulator serving it) and the warm-up. Exit code 0
+whatever the figures: this is a report, not a test.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import resource
@@ -180,16 +184,28 @@ def build_world(listens: int, artists: int, seed: int) -> World:
     return world
 
 
+# What the warm-up needs of the world: each text's first report (artist, track,
+# album, recording MBID).
+FirstReports = list[tuple[str, str, str, str | None]]
+
+
+def first_reports(world: World) -> FirstReports:
+    first_seen: dict[tuple[str, str], tuple[str, str, str, str | None]] = {}
+    for s in world.scrobbles(LASTFM_USER):
+        first_seen.setdefault((s.artist, s.track), (s.artist, s.track, s.album, s.recording_mbid))
+    return list(first_seen.values())
+
+
 @contextmanager
 def upstream(
     listens: int, artists: int, seed: int, in_process: bool
-) -> Iterator[tuple[World, Upstream]]:
-    """Yield the bench's world and an :class:`Upstream` serving that same world."""
+) -> Iterator[tuple[FirstReports, Upstream]]:
+    """Yield each text's first report and an :class:`Upstream` serving the world."""
     if in_process:
         world = build_world(listens, artists, seed)
         with Emulator(world, lastfm_api_keys={LASTFM_KEY}) as emu:
             print("emulator: in this process, on a thread")
-            yield world, InProcessUpstream(emu)
+            yield first_reports(world), InProcessUpstream(emu)
         return
     # Started first: it builds its world while this process builds the same one.
     with emulator_process(listens, artists, seed) as process:
@@ -205,7 +221,12 @@ def upstream(
             f"emulator: process {process.pid}, same {count} scrobbles (sha256 {sha[:16]}), "
             f"waited {waited:.1f}s for it"
         )
-        yield world, SubprocessUpstream(env)
+        reports = first_reports(world)
+        # The world is the emulator's: a copy kept here would only add to this
+        # process's heap (and to the garbage collector's work during the ingest).
+        del world
+        gc.collect()
+        yield reports, SubprocessUpstream(env)
 
 
 def configure(emulator_env: dict[str, str], database_url: str) -> None:
@@ -237,7 +258,7 @@ def verdict(ok: bool) -> str:
 
 def run(listens: int, artists: int, seed: int, in_process: bool = False) -> None:
     with (
-        upstream(listens, artists, seed, in_process) as (world, emu),
+        upstream(listens, artists, seed, in_process) as (reports, emu),
         throwaway_database("sidetrack_bench_ingest") as (database_url, where),
     ):
         configure(emu.env, database_url)
@@ -251,22 +272,19 @@ def run(listens: int, artists: int, seed: int, in_process: bool = False) -> None
             call_command("migrate", verbosity=0, interactive=False)
             call_command("createcachetable", verbosity=0)
             print(f"database: {where}")
-            measure(world, emu)
+            measure(reports, emu)
         finally:
             connections.close_all()
 
 
-def warm_cache(world: World) -> int:
+def warm_cache(reports: FirstReports) -> int:
     """Create the recording row of every distinct text the history reports (as a first
     ingest would), without storing listens: the timed ingest then creates none."""
     from metadata.services import ReportedTrack, recordings_for_tracks
 
-    first_seen: dict[tuple[str, str], ReportedTrack] = {}
-    for s in world.scrobbles(LASTFM_USER):
-        first_seen.setdefault(
-            (s.artist, s.track), ReportedTrack(s.artist, s.track, s.album, None, s.recording_mbid)
-        )
-    tracks = list(first_seen.values())
+    tracks = [
+        ReportedTrack(artist, track, album, None, mbid) for artist, track, album, mbid in reports
+    ]
     for start in range(0, len(tracks), 500):
         recordings_for_tracks(tracks[start : start + 500])
     return len(tracks)
@@ -289,7 +307,7 @@ class Stopwatch:
         setattr(module, name, timed)
 
 
-def measure(world: World, emu: Upstream) -> None:
+def measure(reports: FirstReports, emu: Upstream) -> None:
     from django.db import connection, transaction
 
     from accounts.services import connect_account
@@ -301,7 +319,7 @@ def measure(world: World, emu: Upstream) -> None:
 
     # 1. Warm cache: every text's recording exists before the clock starts.
     started = time.perf_counter()
-    texts = warm_cache(world)
+    texts = warm_cache(reports)
     print(
         f"warm cache: {Recording.objects.count()} recordings for {texts} texts "
         f"in {time.perf_counter() - started:.1f}s"

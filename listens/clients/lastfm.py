@@ -43,7 +43,7 @@ INVALID_PARAMS_CODE = 6
 _USER_NOT_FOUND_RE = re.compile(r"(?i)\buser\b.*\bnot\s+(?:be\s+)?found\b|\bno user\b")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LastfmTrack:
     artist_name: str
     artist_mbid: str | None

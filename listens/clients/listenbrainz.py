@@ -41,7 +41,7 @@ class MappedArtist:
     join_phrase: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class MbidMapping:
     """ListenBrainz's own match of a listen to MusicBrainz (``track_metadata.mbid_mapping``)."""
 
@@ -57,7 +57,7 @@ class MbidMapping:
         return "".join(a.credited_name + a.join_phrase for a in self.artists)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LBListen:
     listened_at: datetime  # UTC
     inserted_at: datetime | None

@@ -49,7 +49,7 @@ def store_lastfm(user, *listens: tuple[int, str, str, str]) -> ExternalAccount:
     run_row = IngestRun.objects.create(account=account)
     page = FetchedPage(
         listens=[
-            IncomingListen(
+            IncomingListen.of(
                 listened_at=datetime.fromtimestamp(ts, tz=UTC),
                 track_name=track,
                 artist_name=artist,

@@ -8,15 +8,16 @@ import json
 import math
 import uuid
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
+from zoneinfo import ZoneInfo
 
 import pytest
 import requests
 import responses
 import time_machine
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from accounts.models import ExternalAccount, ListenSource
 from listens import services
@@ -948,3 +949,19 @@ def test_runs_left_running_by_a_dead_worker_are_closed_by_the_next_claim(lastfm_
     assert dead.status == IngestRun.Status.FAILED
     assert "abandoned" in dead.error_message
     assert dead.finished_at is not None
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        datetime(2020, 9, 19, 20, 19, 29, tzinfo=UTC),
+        datetime(2020, 9, 19, 20, 19, 29, 123456, tzinfo=UTC),
+        datetime(1970, 1, 1, tzinfo=UTC),
+        datetime(2020, 9, 19, 22, 19, 29, tzinfo=timezone(timedelta(hours=2))),
+        datetime(2020, 9, 19, 20, 19, 29, tzinfo=ZoneInfo("America/New_York")),
+    ],
+)
+def test_listen_times_are_stored_as_djangos_own_adapter_stores_them(moment):
+    assert services.db_datetime_adapter(connection)(moment) == (
+        connection.ops.adapt_datetimefield_value(moment)
+    )

@@ -83,6 +83,21 @@ def test_malformed_json_is_a_retryable_unavailable_error():
     assert "malformed JSON" in str(caught.value)
 
 
+def test_proxies_and_ca_bundle_come_from_the_environment_when_the_client_is_made(
+    monkeypatch,
+):
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
+    monkeypatch.setenv("NO_PROXY", "lb.internal")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/corporate.pem")
+
+    proxied = make_http(base_url="https://api.test/v1/").session
+    direct = make_http(base_url="https://lb.internal/1/").session
+
+    assert proxied.proxies["https"] == "http://proxy.internal:3128"
+    assert "https" not in direct.proxies
+    assert proxied.verify == direct.verify == "/etc/ssl/corporate.pem"
+
+
 @pytest.mark.parametrize(
     ("body", "expected"),
     [
