@@ -32,6 +32,7 @@ from listens.models import IngestRun
 from listens.services import (
     FetchedPage,
     IncomingListen,
+    RecordingMemo,
     incoming_from_listenbrainz,
     store_page,
 )
@@ -221,11 +222,12 @@ def import_listens(
     summary = ImportSummary(run=run)
     batch: list[IncomingListen] = []
     malformed = 0
+    memo = RecordingMemo()
 
     def flush() -> None:
         nonlocal batch, malformed
         page = FetchedPage(listens=batch, safe_cursor=None, malformed=malformed)
-        store_page(account=account, run=run, page=page)
+        store_page(account=account, run=run, page=page, memo=memo)
         batch, malformed = [], 0
         if on_batch:
             on_batch(summary)

@@ -16,7 +16,6 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import NamedTuple
 
 from django.conf import settings
 from django.db import transaction
@@ -62,11 +61,9 @@ RESOLUTION_LEASE = timedelta(minutes=30)
 MAX_CONSECUTIVE_FAILURES = 3
 
 
-class Hint(NamedTuple):
-    """An MBID a source attached to a listen, with what the source says it is.
-
-    A tuple of strings: ingest holds thousands per batch, and the garbage collector
-    stops tracking such tuples, where it scans every dataclass instance."""
+@dataclass(frozen=True, slots=True)
+class Hint:
+    """An MBID a source attached to a listen, with what the source says it is."""
 
     mbid: str
     mapped_title: str | None = None  # ListenBrainz mbid_mapping.recording_name

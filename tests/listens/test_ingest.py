@@ -353,6 +353,21 @@ def test_listenbrainz_network_failure_mid_history_loses_nothing_on_rerun(
     assert reload(lb_account).last_ingested_ts == T0 + 60 * 11
 
 
+def test_missing_api_key_fails_the_run_with_its_name_and_frees_the_account(
+    lastfm_account, external_settings
+):
+    external_settings.LASTFM_API_KEY = ""
+
+    run = ingest_account(account=lastfm_account, now=at(RUN1))
+
+    account = reload(lastfm_account)
+    assert run.status == IngestRun.Status.FAILED
+    assert "LASTFM_API_KEY" in run.error_message
+    assert account.status == ExternalAccount.Status.RETRYING
+    assert "LASTFM_API_KEY" in account.last_error
+    assert account.ingest_claimed_until is None
+
+
 # --- Batches: several pages, one transaction -------------------------------------------
 
 # 23 scrobbles, five a page: oldest first, the pages hold 3, 5, 5, 5 and 5.
