@@ -347,7 +347,8 @@ def measure(reports: FirstReports, emu: Upstream) -> None:
     )
     print(
         f"  of which store_page {store.seconds:.1f}s (hint checks {hints.seconds:.1f}s), "
-        f"fetch + parse + claim {elapsed - store.seconds:.1f}s"
+        f"the rest {elapsed - store.seconds:.1f}s (waiting for a page, claim); pages are "
+        f"fetched and parsed on a thread meanwhile, sharing the GIL"
     )
     print(f"  upstream: the emulator spent {serving:.1f}s answering (not Sidetrack's time)")
     print(f"RSS: {rss_before:.0f} MB before the timed ingest, peak {peak:.0f} MB (ru_maxrss)")

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import requests
 
@@ -43,8 +43,10 @@ INVALID_PARAMS_CODE = 6
 _USER_NOT_FOUND_RE = re.compile(r"(?i)\buser\b.*\bnot\s+(?:be\s+)?found\b|\bno user\b")
 
 
-@dataclass(frozen=True, slots=True)
-class LastfmTrack:
+class LastfmTrack(NamedTuple):
+    """One scrobble (or the now-playing item). A named tuple: a history is parsed
+    into one per listen, and a tuple is made in a fifth of a dataclass's time."""
+
     artist_name: str
     artist_mbid: str | None
     track_name: str
@@ -55,7 +57,7 @@ class LastfmTrack:
     now_playing: bool
     loved: bool | None  # only with extended=1
     url: str | None
-    raw: dict[str, Any]
+    raw: Mapping[str, Any]  # the item as decoded
 
 
 @dataclass(frozen=True)
@@ -313,7 +315,7 @@ def parse_track(item: Mapping[str, Any]) -> LastfmTrack:
         now_playing=now_playing,
         loved=_loved(item.get("loved")),
         url=stripped(item.get("url")) or None,
-        raw=dict(item),
+        raw=item,
     )
 
 

@@ -9,6 +9,7 @@ import math
 import uuid
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta, timezone
+from types import SimpleNamespace
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 from zoneinfo import ZoneInfo
@@ -389,6 +390,33 @@ def test_pages_are_stored_a_batch_per_transaction(lastfm_account, mocked, monkey
     assert (run.status, run.pages, run.listens_new) == ("succeeded", 5, 23)
     assert stored(lastfm_account) == lastfm_expected(history)
     assert reload(lastfm_account).last_ingested_ts == RUN1 - 1
+
+
+def test_slow_pages_end_a_batch_early(monkeypatch):
+    clock = [0.0]
+
+    def pages():
+        for number in range(5):
+            clock[0] += 20  # each page takes 20 s to come
+            listen = services.IncomingListen.of(
+                listened_at=at(T0 + number),
+                track_name=f"Track {number}",
+                artist_name="Comete",
+                album_name="",
+                duration_ms=None,
+                hints=(),
+                raw_json="{}",
+            )
+            yield services.FetchedPage([listen], safe_cursor=T0 + number, malformed=number % 2)
+
+    monkeypatch.setattr(services, "time", SimpleNamespace(monotonic=lambda: clock[0]))
+
+    batches = list(services.batched_pages(pages(), listens=1000, seconds=30))
+
+    assert [batch.pages for batch in batches] == [2, 2, 1]
+    assert [len(batch.listens) for batch in batches] == [2, 2, 1]
+    assert [batch.safe_cursor for batch in batches] == [T0 + 1, T0 + 3, T0 + 4]
+    assert [batch.malformed for batch in batches] == [1, 1, 0]
 
 
 def test_fetch_failure_mid_batch_keeps_the_pages_read_before_it(
