@@ -471,6 +471,20 @@ def test_recording_merged_away_during_a_run_is_looked_up_again(lastfm_account, m
     assert sorted(listen.recording_id for listen in same_song) == [merged[0].pk] * 3
 
 
+def test_a_run_with_more_texts_than_it_remembers_starts_over(lastfm_account, mocked, monkeypatch):
+    monkeypatch.setattr(services, "MEMO_MAX_TEXTS", 6)
+    # Pages of 2, 5 and 5 scrobbles, oldest first; each later page repeats a text
+    # of the page before. The third brings the run past 6 texts.
+    titles = ["A", "B", "A", "C", "D", "E", "F", "C", "G", "H", "I", "J"]
+    history = [lastfm_scrobble(ts, title) for ts, title in zip(HISTORY_TIMES, titles, strict=True)]
+    FakeLastfm(history).serve(mocked)
+
+    run = ingest_account(account=lastfm_account, now=at(RUN1))
+
+    assert (run.status, run.listens_new) == ("succeeded", 12)
+    assert stored(lastfm_account) == lastfm_expected(history)
+
+
 # --- (b) Nothing twice ---------------------------------------------------------------------
 
 
