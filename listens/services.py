@@ -16,7 +16,7 @@ Invariants (each has a test):
   account row (renewed every batch), plus the constraint as the last word.
 
 For speed (bench/ingest.py), pages are stored in batches of about
-``INGEST_BATCH_LISTENS`` listens, one transaction each, while the next page is
+``settings.INGEST_BATCH_LISTENS`` listens, one transaction each, while the next page is
 fetched and parsed on a thread; a run remembers the recordings of texts it has
 seen, so a batch looks up only texts new to the run.
 """
@@ -68,7 +68,6 @@ logger = logging.getLogger(__name__)
 LASTFM_PAGE_SIZE = 200
 MAX_LASTFM_RESTARTS = 3
 LISTENBRAINZ_PAGE_SIZE = 1000
-INGEST_BATCH_LISTENS = 2000
 INGEST_BATCH_SECONDS = 30.0
 
 
@@ -704,7 +703,7 @@ def ingest_account(
     pages: Generator[FetchedPage, None, None] | None = None
     try:
         fetched = _pages(account, run_start, lastfm, listenbrainz)  # makes the client
-        pages = _read_ahead(batched_pages(fetched, INGEST_BATCH_LISTENS))
+        pages = _read_ahead(batched_pages(fetched, settings.INGEST_BATCH_LISTENS))
         for page in pages:
             store_page(account=account, run=run, page=page, memo=memo)
             _renew_claim(account, token)

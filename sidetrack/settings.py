@@ -215,9 +215,11 @@ MBID_MAPPER_ENABLED = env.bool("MBID_MAPPER_ENABLED", default=True)
 MBID_MAPPER_BASE_URL = env.str("MBID_MAPPER_BASE_URL", default="") or LISTENBRAINZ_BASE_URL
 
 # Ingest: how long a worker's claim on an account lasts without renewal (it is
-# renewed after every page), and how close in time two sources' copies of one
-# listen must be to count as a cross-source duplicate.
+# renewed after every stored batch), how many listens a batch (one transaction)
+# holds at most, and how close in time two sources' copies of one listen must be
+# to count as a cross-source duplicate.
 INGEST_CLAIM_SECONDS = env.int("INGEST_CLAIM_SECONDS", default=300)
+INGEST_BATCH_LISTENS = env.int("INGEST_BATCH_LISTENS", default=2000)
 # Each run re-reads this far behind the cursor for scrobbles that arrived late.
 INGEST_LOOKBACK_SECONDS = env.int("INGEST_LOOKBACK_SECONDS", default=86400)
 CROSS_SOURCE_DUPLICATE_WINDOW_SECONDS = env.int("CROSS_SOURCE_DUPLICATE_WINDOW_SECONDS", default=60)

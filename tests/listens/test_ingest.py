@@ -206,7 +206,7 @@ def connection_lost() -> None:
 def small_pages(external_settings, monkeypatch):
     monkeypatch.setattr(services, "LASTFM_PAGE_SIZE", 5)
     # A transaction per page, as the invariants below are stated (see the batch tests).
-    monkeypatch.setattr(services, "INGEST_BATCH_LISTENS", 1)
+    external_settings.INGEST_BATCH_LISTENS = 1
     # alice and bob are created after this: skip the slow password hashing.
     external_settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
@@ -375,8 +375,8 @@ def test_missing_api_key_fails_the_run_with_its_name_and_frees_the_account(
 BATCH_HISTORY_TIMES = [T0 + 60 * i for i in range(23)]
 
 
-def test_pages_are_stored_a_batch_per_transaction(lastfm_account, mocked, monkeypatch):
-    monkeypatch.setattr(services, "INGEST_BATCH_LISTENS", 10)
+def test_pages_are_stored_a_batch_per_transaction(lastfm_account, mocked, external_settings):
+    external_settings.INGEST_BATCH_LISTENS = 10
     history = [lastfm_scrobble(ts, f"Track {i:02d}") for i, ts in enumerate(BATCH_HISTORY_TIMES)]
     FakeLastfm(history).serve(mocked)
     batches = []
@@ -420,9 +420,9 @@ def test_slow_pages_end_a_batch_early(monkeypatch):
 
 
 def test_fetch_failure_mid_batch_keeps_the_pages_read_before_it(
-    lastfm_account, mocked, monkeypatch
+    lastfm_account, mocked, external_settings
 ):
-    monkeypatch.setattr(services, "INGEST_BATCH_LISTENS", 10)
+    external_settings.INGEST_BATCH_LISTENS = 10
     history = [lastfm_scrobble(ts, f"Track {i:02d}") for i, ts in enumerate(BATCH_HISTORY_TIMES)]
     fake = FakeLastfm(history).serve(mocked)
     # Requests: page 1 (for totalPages), then pages 5, 4, 3: the third page of the
