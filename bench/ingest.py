@@ -1,10 +1,11 @@
 """Ingest bench: listens per second against raw inserts, peak memory, re-run cost.
 
     .venv/bin/python -m bench.ingest [--listens 100000] [--artists 300] [--seed 1]
-                                     [--in-process]
+                                     [--in-process] [--source lastfm|listenbrainz]
 
-One synthetic Last.fm user with ``--listens`` scrobbles is served by the local
-emulator in a separate process (``python -m tests.emulator``), as the real API is
+One synthetic user with ``--listens`` scrobbles on Last.fm and ListenBrainz (the
+same history; ``--source`` picks the one ingested, Last.fm by default) is served
+by the local emulator in a separate process (``python -m tests.emulator``), as the real API is
 on another machine: its JSON serving neither competes with the ingest for the GIL
 nor counts as ingest time. The bench builds the same deterministic world in its
 own process, checks that both worlds' scrobbles hash the same, keeps each text's
@@ -19,8 +20,8 @@ database is never touched). Then:
    (``recordings_for_tracks``, as a first ingest would), so the timed ingest
    creates none;
 2. timed: ``ingest_account`` of the bench account, as in production (pages of
-   200 from the emulator, about 1000 listens a transaction, the next page fetched
-   while one is stored);
+   200 from Last.fm or 1000 from ListenBrainz, about 2000 listens a transaction,
+   the next page fetched while a batch is stored);
 3. baseline: the rows step 2 stored are read back, deleted, and inserted again
    with one DB-API ``executemany`` (same table, same columns, one transaction):
    the denominator of the speed ratio, on a table in the same state;
@@ -28,11 +29,10 @@ database is never touched). Then:
    emulator's request counters (``GET /_emulator/counters`` of the subprocess,
    or the in-process emulator's counters).
 
-Only Last.fm is used: a first ListenBrainz ingest stores only the newest 1000
-listens (``min_ts=0``, see tests/e2e). Peak RSS is the process's high-water mark
-(``ru_maxrss``) right after step 2; it includes the world as it was built (and,
-with ``--in-process``, the emulator serving it) and the warm-up. Exit code 0
-whatever the figures: this is a report, not a test.
+Peak RSS is the process's high-water mark (``ru_maxrss``) right after step 2; it
+includes the world as it was built (and, with ``--in-process``, the emulator
+serving it) and the warm-up. Exit code 0 whatever the figures: this is a report,
+not a test.
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ MAX_PEAK_RSS_MB = 200
 RERUN_REQUESTS_PER_ACCOUNT = 1
 
 ROOT = Path(__file__).resolve().parent.parent
-LASTFM_USER = "bench_listener"
+LISTENER = "bench_listener"
 LASTFM_KEY = "bench-lastfm-key-0123456789abcdef"
 COLUMNS = (
     "user_id",
@@ -137,7 +137,7 @@ def emulator_process(listens: int, artists: int, seed: int) -> Iterator[subproce
         "--listens",
         str(listens),
         "--user-name",
-        LASTFM_USER,
+        LISTENER,
         "--lastfm-api-key",
         LASTFM_KEY,
         "--digest",
@@ -173,9 +173,9 @@ def read_announcement(process: subprocess.Popen[str]) -> dict[str, str]:
 def build_world(listens: int, artists: int, seed: int) -> World:
     started = time.perf_counter()
     world = World.synthetic(
-        seed, n_artists=artists, user_names=[LASTFM_USER], listens_per_user=listens
+        seed, n_artists=artists, user_names=[LISTENER], listens_per_user=listens
     )
-    scrobbles = world.scrobbles(LASTFM_USER)
+    scrobbles = world.scrobbles(LISTENER)
     texts = len({(s.artist, s.track) for s in scrobbles})
     print(
         f"world: {len(scrobbles)} scrobbles, {texts} distinct (artist, track) texts, "
@@ -191,7 +191,7 @@ FirstReports = list[tuple[str, str, str, str | None]]
 
 def first_reports(world: World) -> FirstReports:
     first_seen: dict[tuple[str, str], tuple[str, str, str, str | None]] = {}
-    for s in world.scrobbles(LASTFM_USER):
+    for s in world.scrobbles(LISTENER):
         first_seen.setdefault((s.artist, s.track), (s.artist, s.track, s.album, s.recording_mbid))
     return list(first_seen.values())
 
@@ -256,7 +256,9 @@ def verdict(ok: bool) -> str:
     return "PASS" if ok else "FAIL"
 
 
-def run(listens: int, artists: int, seed: int, in_process: bool = False) -> None:
+def run(
+    listens: int, artists: int, seed: int, in_process: bool = False, source: str = "lastfm"
+) -> None:
     with (
         upstream(listens, artists, seed, in_process) as (reports, emu),
         throwaway_database("sidetrack_bench_ingest") as (database_url, where),
@@ -272,7 +274,7 @@ def run(listens: int, artists: int, seed: int, in_process: bool = False) -> None
             call_command("migrate", verbosity=0, interactive=False)
             call_command("createcachetable", verbosity=0)
             print(f"database: {where}")
-            measure(reports, emu)
+            measure(reports, emu, source)
         finally:
             connections.close_all()
 
@@ -307,7 +309,7 @@ class Stopwatch:
         setattr(module, name, timed)
 
 
-def measure(reports: FirstReports, emu: Upstream) -> None:
+def measure(reports: FirstReports, emu: Upstream, source: str = "lastfm") -> None:
     from django.db import connection, transaction
 
     from accounts.services import connect_account
@@ -315,7 +317,7 @@ def measure(reports: FirstReports, emu: Upstream) -> None:
     from listens.models import ListenEvent
     from metadata.models import Recording
 
-    account, _ = connect_account(username="bench", source="lastfm", external_username=LASTFM_USER)
+    account, _ = connect_account(username="bench", source=source, external_username=LISTENER)
 
     # 1. Warm cache: every text's recording exists before the clock starts.
     started = time.perf_counter()
@@ -404,8 +406,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="serve the emulator from a thread of this process (the old set-up)",
     )
+    parser.add_argument(
+        "--source",
+        choices=["lastfm", "listenbrainz"],
+        default="lastfm",
+        help="the service the history is ingested from (pages of 200 or 1000)",
+    )
     args = parser.parse_args(argv)
-    run(args.listens, args.artists, args.seed, in_process=args.in_process)
+    run(args.listens, args.artists, args.seed, in_process=args.in_process, source=args.source)
     return 0
 
 
