@@ -403,6 +403,7 @@ class RecordingMemo:
 
     recordings: dict[str, Recording] = field(default_factory=dict)
     hints_checked: set[tuple[str, tuple[Hint, ...]]] = field(default_factory=set)
+    started_at: datetime = field(default_factory=timezone.now)
 
     def recordings_for(self, listens: Sequence[IncomingListen]) -> dict[str, Recording]:
         unseen = [item.reported for item in listens if item.track_key not in self.recordings]
@@ -423,18 +424,21 @@ def _verify_free_hints(
 ) -> None:
     """Resolve texts whose source MBID agrees with a known row or ListenBrainz's
     mapping: no upstream request. Other hints wait on the row for the resolver
-    (and are not checked again in this run)."""
+    (and are not checked again in this run). So does a hint that an earlier run
+    left on the row already: it was checked then, and the resolver has it."""
     waiting: dict[str, IncomingListen] = {}
     for listen in incoming:
-        if (
-            listen.hints
-            and recordings[listen.track_key].mbid is None
-            and (listen.track_key, listen.hints) not in memo.hints_checked
-        ):
+        if not listen.hints or recordings[listen.track_key].mbid is not None:
+            continue
+        seen = (listen.track_key, listen.hints)
+        if seen in memo.hints_checked:
+            continue
+        memo.hints_checked.add(seen)
+        row = recordings[listen.track_key]
+        if not _hint_left_by_earlier_run(row, listen.hints, memo.started_at):
             waiting.setdefault(listen.track_key, listen)
     if not waiting:
         return
-    memo.hints_checked.update((key, listen.hints) for key, listen in waiting.items())
     known = known_recordings({h.mbid for listen in waiting.values() for h in listen.hints})
     if not known and not any(h.mapped_title for item in waiting.values() for h in item.hints):
         return  # nothing to check against without a request
@@ -446,6 +450,15 @@ def _verify_free_hints(
         )
         if resolution is not None:
             recordings[key] = apply_resolution(recording=recordings[key], resolution=resolution)
+
+
+def _hint_left_by_earlier_run(row: Recording, hints: tuple[Hint, ...], since: datetime) -> bool:
+    return (
+        row.hint_mbid is not None
+        and str(row.hint_mbid) == hints[0].mbid
+        and row.created_at < since
+        and all(hint.mapped_title is None for hint in hints)
+    )
 
 
 def store_page(

@@ -389,8 +389,8 @@ def recordings_for_tracks(tracks: Iterable[ReportedTrack]) -> dict[str, Recordin
     first_seen: dict[str, ReportedTrack] = {}
     for track in tracks:
         first_seen.setdefault(track.key, track)
-    # Only what ingest reads (pk, MBID, status): this runs for every page.
-    fields = ("id", "mbid", "status", "unresolved_key")
+    # Only what ingest reads (pk, MBID, status, hint, age): this runs for every batch.
+    fields = ("id", "mbid", "status", "unresolved_key", "hint_mbid", "created_at")
     found: dict[str, Recording] = {
         alias.text_key: alias.recording
         for alias in RecordingAlias.objects.filter(text_key__in=first_seen)

@@ -25,6 +25,7 @@ from listens import services
 from listens.models import IngestRun, ListenEvent
 from listens.services import IngestAlreadyRunning, ingest_account, ingestable_accounts
 from metadata.models import Recording, RecordingAlias
+from metadata.resolution import resolve_unresolved
 from metadata.services import merge_recordings
 from tests.payloads import load_payload
 
@@ -888,6 +889,48 @@ def test_listenbrainz_mapping_that_disagrees_leaves_the_listen_unresolved(lb_acc
     assert not RecordingAlias.objects.exists()
     assert (run.status, run.unresolved) == ("succeeded", 1)
     assert all(call.request.url.startswith(LB_URL) for call in mocked.calls)
+
+
+KNOWN_MBID = "8bb3a8a4-7f53-4b52-9b2f-0a1a2a3b4c5d"
+
+
+def scrobble_with_mbid(ts: int) -> dict:
+    scrobble = lastfm_scrobble(ts, "Attention", artist="Charlie Puth")
+    scrobble["mbid"] = KNOWN_MBID
+    return scrobble
+
+
+def known_attention() -> Recording:
+    return Recording.objects.create(
+        mbid=KNOWN_MBID, status="resolved", title="Attention", artist_name="Charlie Puth"
+    )
+
+
+def test_lastfm_mbid_of_a_known_recording_resolves_at_ingest(lastfm_account, mocked):
+    known = known_attention()
+    FakeLastfm([scrobble_with_mbid(T0)]).serve(mocked)
+
+    run = ingest_account(account=lastfm_account, now=at(RUN1))
+
+    assert ListenEvent.objects.get().recording == known
+    assert (run.status, run.unresolved) == ("succeeded", 0)
+
+
+def test_hint_an_earlier_run_left_on_the_row_is_the_resolvers_to_check(lastfm_account, mocked):
+    fake = FakeLastfm([scrobble_with_mbid(T0)]).serve(mocked)
+    ingest_account(account=lastfm_account, now=at(RUN1))
+    waiting = ListenEvent.objects.get().recording
+    assert (waiting.mbid, str(waiting.hint_mbid)) == (None, KNOWN_MBID)
+    known = known_attention()  # stored since, by an album import say
+    fake.scrobbles.append(scrobble_with_mbid(RUN1 + 60))
+
+    rerun = ingest_account(account=lastfm_account, now=at(RUN2))
+
+    # Checked when the row was made; the run does not check it again for each listen.
+    assert (rerun.listens_new, rerun.unresolved) == (1, 1)
+    summary = resolve_unresolved()
+    assert summary.resolved == 1
+    assert {listen.recording for listen in ListenEvent.objects.all()} == {known}
 
 
 # --- Cross-source duplicates -------------------------------------------------------------------
