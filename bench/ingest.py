@@ -8,17 +8,16 @@ same history; ``--source`` picks the one ingested, Last.fm by default) is served
 by the local emulator in a separate process (``python -m tests.emulator``), as the real API is
 on another machine: its JSON serving neither competes with the ingest for the GIL
 nor counts as ingest time. The bench builds the same deterministic world in its
-own process, checks that both worlds' scrobbles hash the same, keeps each text's
-first report (for the warm cache) and drops the rest: a worker holds no copy of
-the world either. ``--in-process`` serves it from a thread of the bench's process
+own process, checks that both worlds' scrobbles hash the same and drops its copy:
+a worker holds none either. ``--in-process`` serves it from a thread of the bench's process
 instead (the old set-up). Django is set up in this process against a throwaway
 database: a fresh SQLite file, or, when DATABASE_URL names a PostgreSQL server, a
 database created on that server for this run and dropped afterwards (the named
 database is never touched). Then:
 
-1. warm cache: the recording row of every text the history reports is created
-   (``recordings_for_tracks``, as a first ingest would), so the timed ingest
-   creates none;
+1. warm cache: the same history is ingested by another Sidetrack user first
+   (untimed), so every text's recording exists (resolved where the source's MBID
+   settles it), as a previous ingest leaves them; the timed ingest creates none;
 2. timed: ``ingest_account`` of the bench account, as in production (pages of
    200 from Last.fm or 1000 from ListenBrainz, about 2000 listens a transaction,
    the next page fetched while a batch is stored);
@@ -170,7 +169,8 @@ def read_announcement(process: subprocess.Popen[str]) -> dict[str, str]:
     return lines
 
 
-def build_world(listens: int, artists: int, seed: int) -> World:
+def build_world(listens: int, artists: int, seed: int) -> tuple[World, int]:
+    """The world, and how many distinct (artist, track) texts its history holds."""
     started = time.perf_counter()
     world = World.synthetic(
         seed, n_artists=artists, user_names=[LISTENER], listens_per_user=listens
@@ -181,35 +181,23 @@ def build_world(listens: int, artists: int, seed: int) -> World:
         f"world: {len(scrobbles)} scrobbles, {texts} distinct (artist, track) texts, "
         f"built in {time.perf_counter() - started:.1f}s"
     )
-    return world
-
-
-# What the warm-up needs of the world: each text's first report (artist, track,
-# album, recording MBID).
-FirstReports = list[tuple[str, str, str, str | None]]
-
-
-def first_reports(world: World) -> FirstReports:
-    first_seen: dict[tuple[str, str], tuple[str, str, str, str | None]] = {}
-    for s in world.scrobbles(LISTENER):
-        first_seen.setdefault((s.artist, s.track), (s.artist, s.track, s.album, s.recording_mbid))
-    return list(first_seen.values())
+    return world, texts
 
 
 @contextmanager
 def upstream(
     listens: int, artists: int, seed: int, in_process: bool
-) -> Iterator[tuple[FirstReports, Upstream]]:
-    """Yield each text's first report and an :class:`Upstream` serving the world."""
+) -> Iterator[tuple[int, Upstream]]:
+    """Yield the history's number of distinct texts and an :class:`Upstream` serving it."""
     if in_process:
-        world = build_world(listens, artists, seed)
+        world, texts = build_world(listens, artists, seed)
         with Emulator(world, lastfm_api_keys={LASTFM_KEY}) as emu:
             print("emulator: in this process, on a thread")
-            yield first_reports(world), InProcessUpstream(emu)
+            yield texts, InProcessUpstream(emu)
         return
     # Started first: it builds its world while this process builds the same one.
     with emulator_process(listens, artists, seed) as process:
-        world = build_world(listens, artists, seed)
+        world, texts = build_world(listens, artists, seed)
         started = time.perf_counter()
         lines = read_announcement(process)
         waited = time.perf_counter() - started
@@ -221,12 +209,11 @@ def upstream(
             f"emulator: process {process.pid}, same {count} scrobbles (sha256 {sha[:16]}), "
             f"waited {waited:.1f}s for it"
         )
-        reports = first_reports(world)
         # The world is the emulator's: a copy kept here would only add to this
         # process's heap (and to the garbage collector's work during the ingest).
         del world
         gc.collect()
-        yield reports, SubprocessUpstream(env)
+        yield texts, SubprocessUpstream(env)
 
 
 def configure(emulator_env: dict[str, str], database_url: str) -> None:
@@ -260,7 +247,7 @@ def run(
     listens: int, artists: int, seed: int, in_process: bool = False, source: str = "lastfm"
 ) -> None:
     with (
-        upstream(listens, artists, seed, in_process) as (reports, emu),
+        upstream(listens, artists, seed, in_process) as (texts, emu),
         throwaway_database("sidetrack_bench_ingest") as (database_url, where),
     ):
         configure(emu.env, database_url)
@@ -274,22 +261,9 @@ def run(
             call_command("migrate", verbosity=0, interactive=False)
             call_command("createcachetable", verbosity=0)
             print(f"database: {where}")
-            measure(reports, emu, source)
+            measure(texts, emu, source)
         finally:
             connections.close_all()
-
-
-def warm_cache(reports: FirstReports) -> int:
-    """Create the recording row of every distinct text the history reports (as a first
-    ingest would), without storing listens: the timed ingest then creates none."""
-    from metadata.services import ReportedTrack, recordings_for_tracks
-
-    tracks = [
-        ReportedTrack(artist, track, album, None, mbid) for artist, track, album, mbid in reports
-    ]
-    for start in range(0, len(tracks), 500):
-        recordings_for_tracks(tracks[start : start + 500])
-    return len(tracks)
 
 
 class Stopwatch:
@@ -309,7 +283,7 @@ class Stopwatch:
         setattr(module, name, timed)
 
 
-def measure(reports: FirstReports, emu: Upstream, source: str = "lastfm") -> None:
+def measure(texts: int, emu: Upstream, source: str = "lastfm") -> None:
     from django.db import connection, transaction
 
     from accounts.services import connect_account
@@ -317,15 +291,19 @@ def measure(reports: FirstReports, emu: Upstream, source: str = "lastfm") -> Non
     from listens.models import ListenEvent
     from metadata.models import Recording
 
-    account, _ = connect_account(username="bench", source=source, external_username=LISTENER)
-
-    # 1. Warm cache: every text's recording exists before the clock starts.
+    # 1. Warm cache: the same history ingested first by another Sidetrack user, so
+    # every text's recording (and, where the source's hint settles it, its MBID and
+    # alias) is stored as a previous ingest leaves it.
+    warm, _ = connect_account(username="bench-warm-up", source=source, external_username=LISTENER)
     started = time.perf_counter()
-    texts = warm_cache(reports)
+    warmed = services.ingest_account(account=warm)
+    resolved = Recording.objects.filter(mbid__isnull=False).count()
     print(
-        f"warm cache: {Recording.objects.count()} recordings for {texts} texts "
-        f"in {time.perf_counter() - started:.1f}s"
+        f"warm cache: {warmed.listens_new} listens of another user in "
+        f"{time.perf_counter() - started:.1f}s ({warmed.status}): "
+        f"{Recording.objects.count()} recordings for {texts} texts, {resolved} with an MBID"
     )
+    account, _ = connect_account(username="bench", source=source, external_username=LISTENER)
     rss_before = current_rss_mb()
 
     # 2. Timed ingest, with where the time goes.

@@ -115,13 +115,16 @@ class UnavailableError(ExternalApiError):
 
 # Secret values seen by any client in this process; redacted from any text
 # that passes through redact_text, even when they appear outside a query string.
-_known_secrets: set[str] = set()
+# A tuple replaced whole, never changed in place: ingest's fetching thread reads
+# it while another thread may register a new client's key.
+_known_secrets: tuple[str, ...] = ()
 
 
 def register_secret(value: str | None) -> None:
+    global _known_secrets
     # Short values would redact ordinary words; real keys and tokens are long.
-    if value and len(value) >= 8:
-        _known_secrets.add(value)
+    if value and len(value) >= 8 and value not in _known_secrets:
+        _known_secrets = (*_known_secrets, value)
 
 
 def decode_json(content: bytes) -> Any:
@@ -135,8 +138,8 @@ def decode_json(content: bytes) -> Any:
         return json.loads(content)
 
 
-def known_secrets() -> frozenset[str]:
-    return frozenset(_known_secrets)
+def known_secrets() -> tuple[str, ...]:
+    return _known_secrets
 
 
 _SECRET_PAIR_RE = re.compile(r"(?i)\b(" + "|".join(sorted(SECRET_PARAM_NAMES)) + r")=([^&\s'\"]+)")

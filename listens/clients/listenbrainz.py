@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import quote
 
 import requests
@@ -34,15 +34,17 @@ class MalformedListenError(ValueError):
     """A listen without a usable ``listened_at`` or ``track_metadata``."""
 
 
-@dataclass(frozen=True)
-class MappedArtist:
+# Named tuples: a history is parsed into one LBListen (and mapping) per listen,
+# and a tuple is made in a fifth of a dataclass's time.
+
+
+class MappedArtist(NamedTuple):
     artist_mbid: str | None
     credited_name: str
     join_phrase: str
 
 
-@dataclass(frozen=True, slots=True)
-class MbidMapping:
+class MbidMapping(NamedTuple):
     """ListenBrainz's own match of a listen to MusicBrainz (``track_metadata.mbid_mapping``)."""
 
     recording_mbid: str
@@ -57,8 +59,7 @@ class MbidMapping:
         return "".join(a.credited_name + a.join_phrase for a in self.artists)
 
 
-@dataclass(frozen=True, slots=True)
-class LBListen:
+class LBListen(NamedTuple):
     listened_at: datetime  # UTC
     inserted_at: datetime | None
     recording_msid: str | None
@@ -70,7 +71,7 @@ class LBListen:
     duration_ms: int | None
     source_recording_mbid: str | None  # what the submitting client claimed
     mapping: MbidMapping | None  # what ListenBrainz's mapper matched
-    raw: dict[str, Any]
+    raw: Mapping[str, Any]  # the listen as decoded
 
 
 @dataclass(frozen=True)
@@ -163,7 +164,7 @@ def _require_payload(data: Any, response: requests.Response) -> None:
     # Errors come with real statuses; a 2xx without a payload object is a broken
     # answer, retried like a transient failure.
     if response.status_code < 400 and not (
-        isinstance(data, Mapping) and isinstance(data.get("payload"), Mapping)
+        isinstance(data, dict) and isinstance(data.get("payload"), dict)
     ):
         raise UnavailableError(
             "unexpected answer: no 'payload' object in the body",
@@ -178,8 +179,8 @@ def _require_payload(data: Any, response: requests.Response) -> None:
 
 
 def parse_listens_page(data: Any, *, user: str = "") -> ListensPage:
-    payload = data.get("payload") if isinstance(data, Mapping) else None
-    if not isinstance(payload, Mapping):
+    payload = data.get("payload") if isinstance(data, dict) else None
+    if not isinstance(payload, dict):
         raise UnavailableError(
             "unexpected answer: no 'payload' object in the body", service=SERVICE, retryable=True
         )
@@ -205,13 +206,13 @@ def parse_listens_page(data: Any, *, user: str = "") -> ListensPage:
 
 def parse_listen(data: Any) -> LBListen:
     """One listen from the API or a user export line; raises :class:`MalformedListenError`."""
-    if not isinstance(data, Mapping):
+    if not isinstance(data, dict):
         raise MalformedListenError(f"listen is a {type(data).__name__}, not an object")
     listened_at = _timestamp(data.get("listened_at"))
     if listened_at is None:
         raise MalformedListenError(f"unusable listened_at: {data.get('listened_at')!r}")
     metadata = data.get("track_metadata")
-    if not isinstance(metadata, Mapping):
+    if not isinstance(metadata, dict):
         raise MalformedListenError("missing track_metadata")
     info = _info(metadata)
     return LBListen(
@@ -229,12 +230,12 @@ def parse_listen(data: Any) -> LBListen:
         duration_ms=_duration_ms(info),
         source_recording_mbid=stripped(info.get("recording_mbid")) or None,
         mapping=parse_mbid_mapping(metadata.get("mbid_mapping")),
-        raw=dict(data),
+        raw=data,
     )
 
 
 def parse_mbid_mapping(data: Any) -> MbidMapping | None:
-    if not isinstance(data, Mapping) or not stripped(data.get("recording_mbid")):
+    if not isinstance(data, dict) or not stripped(data.get("recording_mbid")):
         return None
     artists = tuple(
         MappedArtist(
@@ -244,7 +245,7 @@ def parse_mbid_mapping(data: Any) -> MbidMapping | None:
             join_phrase=a.get("join_phrase") if isinstance(a.get("join_phrase"), str) else "",
         )
         for a in as_list(data.get("artists"))
-        if isinstance(a, Mapping)
+        if isinstance(a, dict)
     )
     return MbidMapping(
         recording_mbid=stripped(data.get("recording_mbid")),
@@ -256,11 +257,11 @@ def parse_mbid_mapping(data: Any) -> MbidMapping | None:
 
 
 def parse_playing_now(data: Any) -> NowPlaying | None:
-    payload = data.get("payload") if isinstance(data, Mapping) else None
-    listens = payload.get("listens") if isinstance(payload, Mapping) else None
+    payload = data.get("payload") if isinstance(data, dict) else None
+    listens = payload.get("listens") if isinstance(payload, dict) else None
     for item in listens if isinstance(listens, list) else []:
-        metadata = item.get("track_metadata") if isinstance(item, Mapping) else None
-        if isinstance(metadata, Mapping):
+        metadata = item.get("track_metadata") if isinstance(item, dict) else None
+        if isinstance(metadata, dict):
             info = _info(metadata)
             return NowPlaying(
                 track_name=stripped(metadata.get("track_name")),
@@ -319,7 +320,7 @@ def _duration_ms(info: Mapping[str, Any]) -> int | None:
 
 def _info(metadata: Mapping[str, Any]) -> dict[str, Any]:
     info = metadata.get("additional_info")
-    return dict(info) if isinstance(info, Mapping) else {}
+    return dict(info) if isinstance(info, dict) else {}
 
 
 def _first_str(*values: Any) -> str | None:

@@ -606,7 +606,7 @@ url_text = st.text(string.ascii_letters + string.digits + "-._~%!$'()*+,;:@/", m
 @contextmanager
 def registered(*values: str) -> Iterator[None]:
     """Register secrets in a fresh registry, leaving the process-wide one untouched."""
-    with mock.patch.object(http, "_known_secrets", set()):
+    with mock.patch.object(http, "_known_secrets", ()):
         for value in values:
             http.register_secret(value)
         yield
