@@ -235,7 +235,8 @@ def parse_listen(data: Any) -> LBListen:
 
 
 def parse_mbid_mapping(data: Any) -> MbidMapping | None:
-    if not isinstance(data, dict) or not stripped(data.get("recording_mbid")):
+    recording_mbid = stripped(data.get("recording_mbid")) if isinstance(data, dict) else ""
+    if not recording_mbid:
         return None
     artists = tuple(
         MappedArtist(
@@ -248,7 +249,7 @@ def parse_mbid_mapping(data: Any) -> MbidMapping | None:
         if isinstance(a, dict)
     )
     return MbidMapping(
-        recording_mbid=stripped(data.get("recording_mbid")),
+        recording_mbid=recording_mbid,
         recording_name=stripped(data.get("recording_name")) or None,
         release_mbid=stripped(data.get("release_mbid")) or None,
         artist_mbids=tuple(m for m in map(stripped, as_list(data.get("artist_mbids"))) if m),
@@ -320,8 +321,11 @@ def _duration_ms(info: Mapping[str, Any]) -> int | None:
 
 def _info(metadata: Mapping[str, Any]) -> dict[str, Any]:
     info = metadata.get("additional_info")
-    return dict(info) if isinstance(info, dict) else {}
+    return info if isinstance(info, dict) else {}
 
 
 def _first_str(*values: Any) -> str | None:
-    return next((text for text in map(stripped, values) if text), None)
+    for value in values:
+        if text := stripped(value):
+            return text
+    return None
