@@ -28,11 +28,13 @@ import logging
 import math
 import re
 import secrets
+import threading
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from queue import Empty, Queue
 from typing import Any, NamedTuple
 
 import orjson
@@ -241,7 +243,7 @@ class FetchedPage:
 
 def batched_pages(
     pages: Iterator[FetchedPage], listens: int, seconds: float = INGEST_BATCH_SECONDS
-) -> Iterator[FetchedPage]:
+) -> Generator[FetchedPage, None, None]:
     """Consecutive pages merged up to about ``listens`` listens, stored in one
     transaction: the per-transaction work (claim lock, cursor, run log, commit)
     then counts once per batch instead of once per 200 Last.fm listens. A batch
@@ -390,8 +392,10 @@ class StoredPage:
     unresolved: int = 0
 
 
-# Texts a run remembers between its batches, at most; a longer history starts over.
+# Texts a run remembers between its batches, at most, and for how long: a longer
+# history, or an older memory, starts over (a curator may have re-pointed a text).
 MEMO_MAX_TEXTS = 50_000
+MEMO_MAX_SECONDS = 60.0
 
 
 @dataclass
@@ -399,15 +403,18 @@ class RecordingMemo:
     """What one run's earlier batches learnt about texts. A history repeats its
     texts (favourite songs, whole albums again), so a later batch looks up only the
     texts it brings first. A recording merged away meanwhile fails the batch's
-    foreign key check; ``store_page`` then stores the batch again without the memo."""
+    foreign key check; ``store_page`` then stores the batch again without the memo.
+    A text a curator re-pointed is seen within ``MEMO_MAX_SECONDS``."""
 
     recordings: dict[str, Recording] = field(default_factory=dict)
     hints_checked: set[tuple[str, tuple[Hint, ...]]] = field(default_factory=set)
     started_at: datetime = field(default_factory=timezone.now)
+    cleared_at: float = field(default_factory=time.monotonic)
 
     def recordings_for(self, listens: Sequence[IncomingListen]) -> dict[str, Recording]:
         unseen = [item.reported for item in listens if item.track_key not in self.recordings]
-        if len(self.recordings) + len(unseen) > MEMO_MAX_TEXTS:
+        too_old = time.monotonic() - self.cleared_at >= MEMO_MAX_SECONDS
+        if too_old or len(self.recordings) + len(unseen) > MEMO_MAX_TEXTS:
             self.clear()
             unseen = [item.reported for item in listens]
         if unseen:
@@ -417,6 +424,7 @@ class RecordingMemo:
     def clear(self) -> None:
         self.recordings.clear()
         self.hints_checked.clear()
+        self.cleared_at = time.monotonic()
 
 
 def _verify_free_hints(
@@ -713,10 +721,11 @@ def ingest_account(
         _release_claim(account, token)
         raise
     memo = RecordingMemo()
-    pages: Generator[FetchedPage, None, None] | None = None
+    ahead: Generator[FetchedPage, None, None] | None = None
     try:
         fetched = _pages(account, run_start, lastfm, listenbrainz)  # makes the client
-        pages = _read_ahead(batched_pages(fetched, settings.INGEST_BATCH_LISTENS))
+        ahead = _read_ahead(fetched)
+        pages = batched_pages(ahead, settings.INGEST_BATCH_LISTENS)
         for page in pages:
             store_page(account=account, run=run, page=page, memo=memo)
             _renew_claim(account, token)
@@ -732,26 +741,56 @@ def ingest_account(
     else:
         _finish(account, run)
     finally:
-        if pages is not None:
-            pages.close()
+        if ahead is not None:
+            ahead.close()  # stops the fetching thread
         _release_claim(account, token)
     account.refresh_from_db()
     return run
 
 
-def _read_ahead(pages: Iterator[FetchedPage]) -> Generator[FetchedPage, None, None]:
-    """``pages``, each next one fetched on a thread while the caller stores the last:
-    the network wait and the page's parsing overlap with storing. ``pages`` must not
-    touch the database (the API clients don't): the thread has no connection of its
-    own. Closing this stops the fetching once the request in flight has ended."""
-    end = FetchedPage([], None)
+READ_AHEAD_PAGES = 8
+
+
+class _FetchFailed(NamedTuple):
+    error: BaseException
+
+
+_FETCH_DONE = object()
+
+
+def _read_ahead(
+    pages: Iterator[FetchedPage], depth: int = READ_AHEAD_PAGES
+) -> Generator[FetchedPage, None, None]:
+    """``pages``, fetched and parsed on a thread up to ``depth`` pages ahead while the
+    caller stores what came before: the network wait and the parsing overlap with
+    storing. ``pages`` must not touch the database (the API clients don't): the
+    thread has no connection of its own. Closing this stops the fetching once the
+    request in flight has ended."""
+    queue: Queue[Any] = Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def fetch() -> None:
+        try:
+            for page in pages:
+                queue.put(page)
+                if stop.is_set():
+                    return
+            queue.put(_FETCH_DONE)
+        except BaseException as error:  # handed to the caller, raised there
+            queue.put(_FetchFailed(error))
+
+    fetcher = threading.Thread(target=fetch, name="ingest-fetch", daemon=True)
+    fetcher.start()
     try:
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-fetch") as fetcher:
-            upcoming = fetcher.submit(next, pages, end)
-            while (page := upcoming.result()) is not end:
-                upcoming = fetcher.submit(next, pages, end)
-                yield page
+        while (item := queue.get()) is not _FETCH_DONE:
+            if isinstance(item, _FetchFailed):
+                raise item.error
+            yield item
     finally:
+        stop.set()
+        while fetcher.is_alive():  # a full queue would keep it waiting to hand one over
+            with suppress(Empty):
+                queue.get(timeout=0.05)
         if isinstance(pages, Generator):
             pages.close()
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import json
 import math
+import time
 import uuid
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta, timezone
@@ -420,6 +421,28 @@ def test_slow_pages_end_a_batch_early(monkeypatch):
     assert [batch.malformed for batch in batches] == [1, 1, 0]
 
 
+def test_stopping_a_run_stops_its_fetching_thread_after_the_request_in_flight():
+    fetched = []
+    closed = []
+
+    def slow_pages():
+        try:
+            for number in range(100):
+                time.sleep(0.01)  # a request
+                fetched.append(number)
+                yield services.FetchedPage([], safe_cursor=None)
+        finally:
+            closed.append(True)
+
+    ahead = services._read_ahead(slow_pages(), depth=2)
+    next(ahead)
+    ahead.close()
+
+    # The page handed over, two queued, at most one more in flight: not the other 96.
+    assert len(fetched) <= 4
+    assert closed == [True]
+
+
 def test_fetch_failure_mid_batch_keeps_the_pages_read_before_it(
     lastfm_account, mocked, external_settings
 ):
@@ -470,6 +493,37 @@ def test_recording_merged_away_during_a_run_is_looked_up_again(lastfm_account, m
     assert stored(lastfm_account) == lastfm_expected(history)
     same_song = ListenEvent.objects.filter(track_name="Same Song")
     assert sorted(listen.recording_id for listen in same_song) == [merged[0].pk] * 3
+
+
+def test_a_text_a_curator_repoints_during_a_run_is_followed_once_the_memo_expires(
+    lastfm_account, mocked, monkeypatch
+):
+    monkeypatch.setattr(services, "MEMO_MAX_SECONDS", 0)
+    history = [
+        lastfm_scrobble(ts, "Same Song" if i % 5 == 0 else f"Track {i:02d}")
+        for i, ts in enumerate(HISTORY_TIMES)
+    ]
+    FakeLastfm(history).serve(mocked)
+    chosen = []
+
+    def curator_repoints_it(run: IngestRun) -> None:
+        if run.pages == 1:
+            waiting = Recording.objects.get(artist_name="Comete", title="Same Song")
+            chosen.append(
+                Recording.objects.create(
+                    mbid=uuid.uuid4(), status="resolved", artist_name="Comete", title="Same Song"
+                )
+            )
+            RecordingAlias.objects.create(
+                text_key=waiting.unresolved_key, recording=chosen[0], decided_by="curator"
+            )
+
+    ingest_account(account=lastfm_account, now=at(RUN1), on_page=curator_repoints_it)
+
+    same_song = ListenEvent.objects.filter(track_name="Same Song").order_by("listened_at")
+    first, *later = [listen.recording_id for listen in same_song]
+    assert first != chosen[0].pk
+    assert later == [chosen[0].pk] * 2
 
 
 def test_a_run_with_more_texts_than_it_remembers_starts_over(lastfm_account, mocked, monkeypatch):
