@@ -724,7 +724,11 @@ def ingest_account(
     ahead: Generator[FetchedPage, None, None] | None = None
     try:
         fetched = _pages(account, run_start, lastfm, listenbrainz)  # makes the client
-        ahead = _read_ahead(fetched)
+        # Two batches ahead: the next one is fetched while this one is stored.
+        page_size = (
+            LASTFM_PAGE_SIZE if account.source == ListenSource.LASTFM else LISTENBRAINZ_PAGE_SIZE
+        )
+        ahead = _read_ahead(fetched, depth=max(2, 2 * settings.INGEST_BATCH_LISTENS // page_size))
         pages = batched_pages(ahead, settings.INGEST_BATCH_LISTENS)
         for page in pages:
             store_page(account=account, run=run, page=page, memo=memo)
@@ -748,9 +752,6 @@ def ingest_account(
     return run
 
 
-READ_AHEAD_PAGES = 8
-
-
 class _FetchFailed(NamedTuple):
     error: BaseException
 
@@ -758,9 +759,7 @@ class _FetchFailed(NamedTuple):
 _FETCH_DONE = object()
 
 
-def _read_ahead(
-    pages: Iterator[FetchedPage], depth: int = READ_AHEAD_PAGES
-) -> Generator[FetchedPage, None, None]:
+def _read_ahead(pages: Iterator[FetchedPage], depth: int) -> Generator[FetchedPage, None, None]:
     """``pages``, fetched and parsed on a thread up to ``depth`` pages ahead while the
     caller stores what came before: the network wait and the parsing overlap with
     storing. ``pages`` must not touch the database (the API clients don't): the
