@@ -19,7 +19,7 @@ database is never touched). Then:
    (untimed), so every text's recording exists (resolved where the source's MBID
    settles it), as a previous ingest leaves them; the timed ingest creates none;
 2. timed: ``ingest_account`` of the bench account, as in production (pages of
-   200 from Last.fm or 1000 from ListenBrainz, about 2000 listens a transaction,
+   200 from Last.fm or 1000 from ListenBrainz, about 4000 listens a transaction,
    the next page fetched while a batch is stored);
 3. baseline: the rows step 2 stored are read back, deleted, and inserted again
    with one DB-API ``executemany`` (same table, same columns, one transaction):

@@ -219,7 +219,7 @@ MBID_MAPPER_BASE_URL = env.str("MBID_MAPPER_BASE_URL", default="") or LISTENBRAI
 # holds at most, and how close in time two sources' copies of one listen must be
 # to count as a cross-source duplicate.
 INGEST_CLAIM_SECONDS = env.int("INGEST_CLAIM_SECONDS", default=300)
-INGEST_BATCH_LISTENS = env.int("INGEST_BATCH_LISTENS", default=2000)
+INGEST_BATCH_LISTENS = env.int("INGEST_BATCH_LISTENS", default=4000)
 # Each run re-reads this far behind the cursor for scrobbles that arrived late.
 INGEST_LOOKBACK_SECONDS = env.int("INGEST_LOOKBACK_SECONDS", default=86400)
 CROSS_SOURCE_DUPLICATE_WINDOW_SECONDS = env.int("CROSS_SOURCE_DUPLICATE_WINDOW_SECONDS", default=60)
