@@ -38,6 +38,23 @@ DEFAULT_ENV = {
 }
 
 
+# listens_listenevent's columns as the benches seed and re-insert them (without id).
+LISTEN_COLUMNS = (
+    "user_id",
+    "account_id",
+    "source",
+    "listened_at",
+    "recording_id",
+    "track_name",
+    "artist_name",
+    "album_name",
+    "track_key",
+    "raw_payload",
+    "duplicate_of_id",
+    "ingested_at",
+)
+
+
 @contextmanager
 def throwaway_django(env: Mapping[str, str] | None = None) -> Iterator[str]:
     """Set Django up against a migrated throwaway database; yields its description."""

@@ -36,7 +36,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-from bench._django import DEFAULT_ENV, throwaway_database
+from bench._django import DEFAULT_ENV, LISTEN_COLUMNS, throwaway_database
 
 LISTENS_P50_MS = 50  # target on PostgreSQL
 STATS_P50_MS = 500
@@ -47,21 +47,7 @@ RECORDINGS = 3000
 CREDITS = 400
 DUPLICATE_SHARE = 0.03
 YEARS = 5
-COLUMNS = (
-    "id",
-    "user_id",
-    "account_id",
-    "source",
-    "listened_at",
-    "recording_id",
-    "track_name",
-    "artist_name",
-    "album_name",
-    "track_key",
-    "raw_payload",
-    "duplicate_of_id",
-    "ingested_at",
-)
+COLUMNS = ("id", *LISTEN_COLUMNS)
 
 
 def configure(database_url: str) -> None:

@@ -51,7 +51,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Protocol
 
-from bench._django import DEFAULT_ENV, throwaway_database
+from bench._django import DEFAULT_ENV, LISTEN_COLUMNS, throwaway_database
 from tests.emulator import Emulator, World
 from tests.emulator.__main__ import COUNTERS_PATH, scrobble_digest
 
@@ -63,20 +63,6 @@ RERUN_REQUESTS_PER_ACCOUNT = 1
 ROOT = Path(__file__).resolve().parent.parent
 LISTENER = "bench_listener"
 LASTFM_KEY = "bench-lastfm-key-0123456789abcdef"
-COLUMNS = (
-    "user_id",
-    "account_id",
-    "source",
-    "listened_at",
-    "recording_id",
-    "track_name",
-    "artist_name",
-    "album_name",
-    "track_key",
-    "raw_payload",
-    "duplicate_of_id",
-    "ingested_at",
-)
 
 
 class Upstream(Protocol):
@@ -335,7 +321,7 @@ def measure(texts: int, emu: Upstream, source: str = "lastfm") -> None:
 
     # 3. The same rows through one plain executemany, on the table in the same state.
     table = ListenEvent._meta.db_table
-    columns = ", ".join(COLUMNS)
+    columns = ", ".join(LISTEN_COLUMNS)
     postgres = connection.vendor == "postgresql"
     select = columns.replace("raw_payload", "raw_payload::text") if postgres else columns
     with connection.cursor() as cursor:
@@ -344,7 +330,7 @@ def measure(texts: int, emu: Upstream, source: str = "lastfm") -> None:
         cursor.execute(f"DELETE FROM {table} WHERE account_id = %s", [account.pk])
         if postgres:
             cursor.execute(f"VACUUM ANALYZE {table}")
-    placeholders = ", ".join(["%s"] * len(COLUMNS))
+    placeholders = ", ".join(["%s"] * len(LISTEN_COLUMNS))
     insert = f"INSERT INTO {table} ({columns}) VALUES ({placeholders})"
     started = time.perf_counter()
     with transaction.atomic(), connection.cursor() as cursor:

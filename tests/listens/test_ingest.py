@@ -466,22 +466,31 @@ def test_fetch_failure_mid_batch_keeps_the_pages_read_before_it(
     assert stored(lastfm_account) == lastfm_expected(history)
 
 
-@pytest.mark.django_db(transaction=True)  # foreign keys are checked at a real commit
-def test_recording_merged_away_during_a_run_is_looked_up_again(lastfm_account, mocked):
-    # "Same Song" is on all three pages; the run remembers its recording from the first.
-    history = [
+def same_song_on_every_page() -> list[dict]:
+    """HISTORY_TIMES with "Same Song" on each of its three pages (#0, #5 and #10)."""
+    return [
         lastfm_scrobble(ts, "Same Song" if i % 5 == 0 else f"Track {i:02d}")
         for i, ts in enumerate(HISTORY_TIMES)
     ]
+
+
+def resolved_same_song() -> Recording:
+    return Recording.objects.create(
+        mbid=uuid.uuid4(), status="resolved", artist_name="Comete", title="Same Song"
+    )
+
+
+@pytest.mark.django_db(transaction=True)  # foreign keys are checked at a real commit
+def test_recording_merged_away_during_a_run_is_looked_up_again(lastfm_account, mocked):
+    # The run remembers the recording of "Same Song" from the first page.
+    history = same_song_on_every_page()
     FakeLastfm(history).serve(mocked)
     merged = []
 
     def curator_merges_it(run: IngestRun) -> None:
         if run.pages == 1:
             stale = Recording.objects.get(artist_name="Comete", title="Same Song")
-            target = Recording.objects.create(
-                mbid=uuid.uuid4(), status="resolved", artist_name="Comete", title="Same Song"
-            )
+            target = resolved_same_song()
             merged.append(merge_recordings(source=stale, target=target))
             RecordingAlias.objects.create(
                 text_key=stale.unresolved_key, recording=target, decided_by="curator"
@@ -499,21 +508,14 @@ def test_a_text_a_curator_repoints_during_a_run_is_followed_once_the_memo_expire
     lastfm_account, mocked, monkeypatch
 ):
     monkeypatch.setattr(services, "MEMO_MAX_SECONDS", 0)
-    history = [
-        lastfm_scrobble(ts, "Same Song" if i % 5 == 0 else f"Track {i:02d}")
-        for i, ts in enumerate(HISTORY_TIMES)
-    ]
+    history = same_song_on_every_page()
     FakeLastfm(history).serve(mocked)
     chosen = []
 
     def curator_repoints_it(run: IngestRun) -> None:
         if run.pages == 1:
             waiting = Recording.objects.get(artist_name="Comete", title="Same Song")
-            chosen.append(
-                Recording.objects.create(
-                    mbid=uuid.uuid4(), status="resolved", artist_name="Comete", title="Same Song"
-                )
-            )
+            chosen.append(resolved_same_song())
             RecordingAlias.objects.create(
                 text_key=waiting.unresolved_key, recording=chosen[0], decided_by="curator"
             )

@@ -208,15 +208,7 @@ class Cluster:
 
 def shell(env: dict[str, str], code: str, *, timeout: float = COMMAND_TIMEOUT) -> str:
     """``manage.py shell -c code``; fails the test on a non-zero exit."""
-    result = subprocess.run(
-        [sys.executable, "manage.py", "shell", "-c", code],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+    result = manage(env, "shell", "-c", code, timeout=timeout)
     assert result.returncode == 0, describe(result)
     return result.stdout
 
