@@ -37,14 +37,13 @@ from listens.selectors import (
     top_albums,
     top_artists,
     top_recordings,
-    unresolved_recordings,
     user_id_by_username,
 )
 from listens.services import ingestable_accounts, now_playing
 from metadata.api import RecordingSerializer, error_response
+from metadata.curation import CurationError, assign_by_curator
 from metadata.models import Recording, RecordingAlias
-from metadata.selectors import recording_get
-from metadata.services import assign_recording_mbid
+from metadata.selectors import recording_get, unresolved_recordings
 from sidetrack.http import ExternalApiError
 
 STAFF_ONLY = error_response("Only staff may do this (or look at another user).")
@@ -406,7 +405,14 @@ class TasteView(APIView):
 
 
 class UnresolvedRecordingSerializer(serializers.ModelSerializer):
-    listen_count = serializers.IntegerField(help_text="Listens, duplicates counted once.")
+    listen_count = serializers.IntegerField(
+        help_text="Plays of this report (artist, title, album, source MBID), duplicates "
+        "counted once: what a decision for this album only moves."
+    )
+    every_album_listen_count = serializers.IntegerField(
+        help_text="Plays of every unresolved report of this artist and title, on any "
+        "album: what a decision for every album moves."
+    )
 
     class Meta:
         model = Recording
@@ -417,6 +423,7 @@ class UnresolvedRecordingSerializer(serializers.ModelSerializer):
             "album_name",
             "status",
             "listen_count",
+            "every_album_listen_count",
             "hint_mbid",
             "resolution_attempts",
             "last_attempt_at",
@@ -427,7 +434,14 @@ class UnresolvedRecordingSerializer(serializers.ModelSerializer):
 
 
 class ResolveSerializer(serializers.Serializer):
-    mbid = serializers.UUIDField(help_text="The MusicBrainz recording this text means.")
+    mbid = serializers.UUIDField(help_text="The MusicBrainz recording this track means.")
+    scope = serializers.ChoiceField(
+        choices=RecordingAlias.Scope.choices,
+        default=RecordingAlias.Scope.IDENTITY,
+        help_text="`identity`: this report only (its album and source MBID); `text`: every "
+        "unresolved report of this artist and title, and later ones on albums without an "
+        "answer of their own.",
+    )
 
 
 @extend_schema_view(
@@ -439,14 +453,16 @@ class ResolveSerializer(serializers.Serializer):
         request=ResolveSerializer,
         responses={
             200: RecordingSerializer,
-            400: error_response("Invalid MBID."),
+            400: error_response("Invalid MBID, unknown to MusicBrainz, or the track is resolved."),
             403: STAFF_ONLY,
             404: error_response("No unresolved recording with this id."),
+            502: error_response("MusicBrainz failed."),
+            503: error_response("MusicBrainz is unavailable or not configured."),
         },
     ),
 )
 class UnresolvedViewSet(JsonNotFoundMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
-    """Recordings without an MBID, most listened first (staff only)."""
+    """Recordings without an MBID, most played first (staff only): the admin's queue."""
 
     permission_classes = [IsAuthenticated, IsAdminUser]
     serializer_class = UnresolvedRecordingSerializer
@@ -457,18 +473,22 @@ class UnresolvedViewSet(JsonNotFoundMixin, mixins.ListModelMixin, viewsets.Gener
 
     @action(detail=True, methods=["post"], serializer_class=ResolveSerializer)
     def resolve(self, request: Request, pk: str | None = None) -> Response:
-        """Tie this recording to a MusicBrainz recording, as a curator decision: every
-        listen of it follows (merging into the stored row for that MBID if there is
-        one), and future listens of the same text resolve to it without a search."""
+        """Tie this report to a MusicBrainz recording, as the admin's curation page does:
+        the MBID is looked up (a merged MBID gives the canonical one), every listen of
+        the scope follows, future listens resolve without a search, and the decision
+        is logged."""
         recording = self.get_object()
         body = ResolveSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        resolved = assign_recording_mbid(
-            recording=recording,
-            mbid=body.validated_data["mbid"],
-            decided_by=RecordingAlias.DecidedBy.CURATOR,
-            curator_id=request.user.id,
-        )
+        try:
+            resolved = assign_by_curator(
+                recording=recording,
+                reference=str(body.validated_data["mbid"]),
+                curator_id=request.user.id,
+                scope=body.validated_data["scope"],
+            )
+        except CurationError as error:
+            raise serializers.ValidationError({"mbid": [str(error)]}) from error
         return Response(RecordingSerializer(recording_get(mbid=resolved.mbid)).data)
 
 

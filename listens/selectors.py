@@ -16,7 +16,6 @@ from django.db.models import (
     Exists,
     F,
     OuterRef,
-    Q,
     QuerySet,
     Subquery,
     TextField,
@@ -180,15 +179,4 @@ def latest_taste_snapshots(*, user_id: int) -> QuerySet[TasteSnapshot]:
         .filter(pk=Subquery(newest))
         .select_related("account")
         .order_by("account_id", "kind", "period")
-    )
-
-
-def unresolved_recordings() -> QuerySet[Recording]:
-    """Recordings without an MBID, most listened first: where curation pays most."""
-    return (
-        Recording.objects.filter(mbid__isnull=True)
-        .annotate(
-            listen_count=Count("listens", filter=Q(listens__duplicate_of__isnull=True)),
-        )
-        .order_by("-listen_count", "pk")
     )

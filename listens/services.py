@@ -52,10 +52,10 @@ from listens.clients.listenbrainz import LBListen, ListenBrainzClient
 from listens.models import IngestRun, ListenEvent, TasteSnapshot
 from listens.providers import get_lastfm_client, get_listenbrainz_client
 from metadata.clients.musicbrainz import parse_mbid
-from metadata.matching import TrackText, text_key_digest
+from metadata.matching import TrackText, identity_key_digest, text_key_digest
 from metadata.models import Recording
 from metadata.resolution import Hint, TrackResolver, apply_resolution, known_recordings
-from metadata.services import ReportedTrack, recordings_for_tracks
+from metadata.services import ReportedTrack, known_recording_for_track, recordings_for_tracks
 from sidetrack.http import (
     REDACTED,
     SECRET_PARAM_NAMES,
@@ -93,7 +93,8 @@ class IncomingListen(NamedTuple):
     duration_ms: int | None
     hints: tuple[Hint, ...]
     raw_json: str  # the payload as stored: serialized, secrets redacted, NULs dropped
-    track_key: str  # the text's key (metadata.matching)
+    track_key: str  # the text's key (metadata.matching): with the time, the listen's
+    identity_key: str  # (artist, title, album, source MBID): what it resolves by
 
     @classmethod
     def of(
@@ -108,13 +109,23 @@ class IncomingListen(NamedTuple):
         raw_json: str,
     ) -> IncomingListen:
         key = text_key_digest(artist_name, track_name)
+        hint = hints[0].mbid if hints else None
+        identity = identity_key_digest(artist_name, track_name, album_name, hint)
         return cls(
-            listened_at, track_name, artist_name, album_name, duration_ms, hints, raw_json, key
+            listened_at,
+            track_name,
+            artist_name,
+            album_name,
+            duration_ms,
+            hints,
+            raw_json,
+            key,
+            identity,
         )
 
     @property
     def reported(self) -> ReportedTrack:
-        mbid = next((h.mbid for h in self.hints), None)
+        mbid = self.hints[0].mbid if self.hints else None
         return ReportedTrack(
             self.artist_name, self.track_name, self.album_name, self.duration_ms, mbid
         )
@@ -400,9 +411,9 @@ MEMO_MAX_SECONDS = 60.0
 
 @dataclass
 class RecordingMemo:
-    """What one run's earlier batches learnt about texts. A history repeats its
-    texts (favourite songs, whole albums again), so a later batch looks up only the
-    texts it brings first. A recording merged away meanwhile fails the batch's
+    """What one run's earlier batches learnt about reported identities. A history
+    repeats them (favourite songs, whole albums again), so a later batch looks up
+    only the identities it brings first. A recording merged away meanwhile fails the batch's
     foreign key check; ``store_page`` then stores the batch again without the memo.
     A text a curator re-pointed is seen within ``MEMO_MAX_SECONDS``."""
 
@@ -412,7 +423,7 @@ class RecordingMemo:
     cleared_at: float = field(default_factory=time.monotonic)
 
     def recordings_for(self, listens: Sequence[IncomingListen]) -> dict[str, Recording]:
-        unseen = [item.reported for item in listens if item.track_key not in self.recordings]
+        unseen = [item.reported for item in listens if item.identity_key not in self.recordings]
         too_old = time.monotonic() - self.cleared_at >= MEMO_MAX_SECONDS
         if too_old or len(self.recordings) + len(unseen) > MEMO_MAX_TEXTS:
             self.clear()
@@ -430,21 +441,21 @@ class RecordingMemo:
 def _verify_free_hints(
     incoming: Sequence[IncomingListen], recordings: dict[str, Recording], memo: RecordingMemo
 ) -> None:
-    """Resolve texts whose source MBID agrees with a known row or ListenBrainz's
+    """Resolve identities whose source MBID agrees with a known row or ListenBrainz's
     mapping: no upstream request. Other hints wait on the row for the resolver
     (and are not checked again in this run). So does a hint that an earlier run
     left on the row already: it was checked then, and the resolver has it."""
     waiting: dict[str, IncomingListen] = {}
     for listen in incoming:
-        if not listen.hints or recordings[listen.track_key].mbid is not None:
+        if not listen.hints or recordings[listen.identity_key].mbid is not None:
             continue
-        seen = (listen.track_key, listen.hints)
+        seen = (listen.identity_key, listen.hints)
         if seen in memo.hints_checked:
             continue
         memo.hints_checked.add(seen)
-        row = recordings[listen.track_key]
+        row = recordings[listen.identity_key]
         if not _hint_left_by_earlier_run(row, listen.hints, memo.started_at):
-            waiting.setdefault(listen.track_key, listen)
+            waiting.setdefault(listen.identity_key, listen)
     if not waiting:
         return
     known = known_recordings({h.mbid for listen in waiting.values() for h in listen.hints})
@@ -521,7 +532,7 @@ def _store_page(
             result.new = len(fresh)
             result.known = len(listens) - len(fresh)
             result.unresolved = sum(
-                1 for item in fresh.values() if recordings[item.track_key].mbid is None
+                1 for item in fresh.values() if recordings[item.identity_key].mbid is None
             )
             if fresh:
                 mark_cross_source_duplicates(account=account, since=min(times), until=max(times))
@@ -575,7 +586,7 @@ def _insert_listens(
             account.pk,
             account.source,
             adapt_datetime(item.listened_at),
-            recordings[item.track_key].id,
+            recordings[item.identity_key].id,
             item.track_name,
             item.artist_name,
             item.album_name,
@@ -895,20 +906,17 @@ def now_playing(
             track_name=track,
             artist_name=artist,
             album_name=album,
-            recording_mbid=_known_mbid(artist, track),
+            recording_mbid=_known_mbid(artist, track, album),
             fetched_at=timezone.now(),
         )
     cache.set(cache_key, result or False, NOW_PLAYING_CACHE_SECONDS)
     return result
 
 
-def _known_mbid(artist: str, track: str) -> str | None:
-    """The MBID the cache already has for this text: no upstream request."""
-    from metadata.models import RecordingAlias
-
-    key = text_key_digest(artist, track)
-    alias = RecordingAlias.objects.filter(text_key=key).select_related("recording").first()
-    mbid = alias.recording.mbid if alias else None
+def _known_mbid(artist: str, track: str, album: str) -> str | None:
+    """The MBID already known for this report: no upstream request, nothing stored."""
+    recording = known_recording_for_track(ReportedTrack(artist, track, album))
+    mbid = recording.mbid if recording else None
     return str(mbid) if mbid else None
 
 

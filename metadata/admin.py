@@ -30,6 +30,7 @@ from metadata.models import (
     Track,
     UnresolvedRecording,
 )
+from metadata.selectors import curation_scopes, unresolved_recordings
 from sidetrack.http import ExternalApiError
 
 
@@ -175,9 +176,13 @@ class RecordingAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(listen_total=Count("listens"))
 
-    @admin.display(description="listens", ordering="listen_total")
+    @admin.display(description="plays", ordering="listen_count")
     def listen_count(self, obj: Recording) -> int:
-        return obj.listen_total
+        return obj.listen_count
+
+    @admin.display(description="plays, every album", ordering="every_album_listen_count")
+    def every_album_listen_count(self, obj: Recording) -> int:
+        return obj.every_album_listen_count
 
     @admin.display(description="listens")
     def listens_link(self, obj: Recording) -> str:
@@ -215,9 +220,19 @@ class TrackAdmin(admin.ModelAdmin):
 
 @admin.register(RecordingAlias)
 class RecordingAliasAdmin(admin.ModelAdmin):
-    list_display = ("artist_name", "track_name", "recording", "decided_by", "curator", "updated_at")
-    list_filter = ("decided_by",)
-    search_fields = ("artist_name", "track_name", "=recording__mbid")
+    list_display = (
+        "artist_name",
+        "track_name",
+        "album_name",
+        "scope",
+        "hint_mbid",
+        "recording",
+        "decided_by",
+        "curator",
+        "updated_at",
+    )
+    list_filter = ("decided_by", "scope")
+    search_fields = ("artist_name", "track_name", "album_name", "=recording__mbid")
     list_select_related = ("recording", "curator")
     raw_id_fields = ("recording", "curator")
 
@@ -329,6 +344,7 @@ class UnresolvedRecordingAdmin(admin.ModelAdmin):
         "artist_name",
         "album_name",
         "listen_count",
+        "every_album_listen_count",
         "last_attempt_at",
         "failure",
         "resolution_attempts",
@@ -341,12 +357,12 @@ class UnresolvedRecordingAdmin(admin.ModelAdmin):
     list_per_page = 50
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
-        # Annotate before ordering: the default ordering is by the annotation.
-        queryset = self.model._default_manager.annotate(listen_total=Count("listens"))
+        # The API's queue, counted the same way (plays, duplicates once).
+        queryset = unresolved_recordings(base=self.model._default_manager.all())
         return queryset.order_by(*self.get_ordering(request))
 
     def get_ordering(self, request: HttpRequest) -> list[str]:
-        return ["-listen_total", "pk"]
+        return ["-listen_count", "pk"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -363,9 +379,13 @@ class UnresolvedRecordingAdmin(admin.ModelAdmin):
         url = reverse("admin:metadata_unresolvedrecording_curate", args=[obj.pk])
         return format_html('<a href="{}">{}</a>', url, obj.title or "(no title)")
 
-    @admin.display(description="listens", ordering="listen_total")
+    @admin.display(description="plays", ordering="listen_count")
     def listen_count(self, obj: Recording) -> int:
-        return obj.listen_total
+        return obj.listen_count
+
+    @admin.display(description="plays, every album", ordering="every_album_listen_count")
+    def every_album_listen_count(self, obj: Recording) -> int:
+        return obj.every_album_listen_count
 
     @admin.display(description="why it failed")
     def failure(self, obj: Recording) -> str:
@@ -440,7 +460,8 @@ class UnresolvedRecordingAdmin(admin.ModelAdmin):
             "opts": self.opts,
             "title": f"Curate “{Truncator(str(track)).chars(80)}”",
             "track": track,
-            "listen_total": track.listen_total,
+            "listen_count": track.listen_count,
+            "scopes": curation_scopes(recording=track),
             "breakdown": listens.values("source", "user__username")
             .annotate(n=Count("id"))
             .order_by("-n", "user__username")[:20],
@@ -464,11 +485,14 @@ class UnresolvedRecordingAdmin(admin.ModelAdmin):
         if not form.is_valid():
             messages.error(request, "That is not a MusicBrainz recording; nothing was changed.")
             return self._render_curate(request, track, form)
+        scope = request.POST.get("scope") or RecordingAlias.Scope.IDENTITY
+        moved = {s.scope: s for s in curation_scopes(recording=track)}.get(scope)
         try:
             result = curation.assign_by_curator(
                 recording=track,
                 reference=request.POST["reference"],
                 curator_id=request.user.id,
+                scope=scope,
             )
         except curation.CurationError as error:
             form.add_error("reference", str(error))
@@ -480,9 +504,10 @@ class UnresolvedRecordingAdmin(admin.ModelAdmin):
         messages.success(
             request,
             format_html(
-                "{} listens of “{}” now point at {} ({}).",
-                track.listen_total,
+                "{} plays of “{}” ({}) now point at {} ({}).",
+                moved.listen_count if moved else track.listen_count,
                 track,
+                moved.label.lower() if moved else "",
                 _admin_link(result),
                 result.mbid,
             ),
@@ -495,8 +520,11 @@ class UnresolvedRecordingAdmin(admin.ModelAdmin):
         track = self._track(request, pk)
         if isinstance(track, HttpResponse):
             return track
+        scope = request.POST.get("scope") or RecordingAlias.Scope.IDENTITY
         try:
-            curation.mark_not_in_musicbrainz(recording=track, curator_id=request.user.id)
+            curation.mark_not_in_musicbrainz(
+                recording=track, curator_id=request.user.id, scope=scope
+            )
         except curation.CurationError as error:
             messages.error(request, str(error))
             return HttpResponseRedirect(
@@ -533,7 +561,7 @@ class UnresolvedRecordingAdmin(admin.ModelAdmin):
 
     @admin.action(description="Merge the selected tracks into one", permissions=["change"])
     def merge_selected(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
-        rows = list(queryset.order_by("-listen_total", "created_at", "pk"))
+        rows = list(queryset.order_by("-listen_count", "created_at", "pk"))
         if len(rows) < 2:
             self.message_user(request, "Select at least two tracks to merge.", messages.ERROR)
             return None

@@ -1,10 +1,13 @@
 """Curators' decisions about tracks the resolver could not tie to an MBID.
 
-Services for the "Unresolved tracks" admin: find candidates on MusicBrainz,
-assign an MBID (picked or pasted), mark a text as not in MusicBrainz, merge
-rows that mean the same track, retry resolution. Every decision goes through
-the text's alias or unresolved row, so it applies to every listen of the text,
-past and future, and is logged as a ``CurationDecision``.
+Services for the "Unresolved tracks" admin and the staff API: find candidates
+on MusicBrainz, assign an MBID (picked or pasted), mark a track as not in
+MusicBrainz, merge rows that mean the same track, retry resolution. An unresolved
+row is one reported identity (artist, title, album, source MBID). A decision
+applies to that identity ("this album only"), or to every unresolved report of
+the same artist and title on any album and to future reports whose album has no
+answer of its own ("every album"). Either way it covers every listen of it, past
+and future, and is logged as a ``CurationDecision``.
 """
 
 from __future__ import annotations
@@ -18,18 +21,34 @@ from django.db.models import Count
 from rapidfuzz import fuzz
 
 from metadata.clients import musicbrainz as mb
-from metadata.matching import TrackText, comparison_key, parse_title, split_featured_artist
+from metadata.matching import (
+    TrackText,
+    comparison_key,
+    every_album_key_digest,
+    parse_title,
+    split_featured_artist,
+)
 from metadata.models import CurationDecision, Recording, RecordingAlias
 from metadata.providers import get_musicbrainz_client
 from metadata.resolution import (
     MAX_CONSECUTIVE_FAILURES,
     Hint,
     TrackResolver,
+    agreed_resolution,
     apply_resolution,
     record_failed_attempt,
 )
-from metadata.services import assign_recording_mbid, merge_recordings, store_artist_credit
+from metadata.selectors import scope_rows
+from metadata.services import (
+    ReportedTrack,
+    assign_recording_mbid,
+    merge_recordings,
+    store_alias,
+    store_artist_credit,
+)
 from sidetrack.http import ExternalApiError, NotFoundError
+
+Scope = RecordingAlias.Scope
 
 SEARCH_LIMIT = 25
 ALBUM_CANDIDATE_LIMIT = 10
@@ -207,6 +226,24 @@ def _locked_unresolved(recording: Recording) -> Recording:
     return locked
 
 
+def _check_scope(scope: str) -> None:
+    if scope not in Scope.values:
+        raise CurationError(f"Unknown scope {scope!r}: choose one of {', '.join(Scope.values)}.")
+
+
+def _locked_scope(recording: Recording, scope: str) -> list[Recording]:
+    """The scope's rows, locked, the chosen one first."""
+    _check_scope(scope)
+    chosen = _locked_unresolved(recording)
+    others = (
+        scope_rows(recording=chosen, scope=scope)
+        .exclude(pk=chosen.pk)
+        .select_for_update()
+        .order_by("pk")
+    )
+    return [chosen, *others]
+
+
 def _log(
     *,
     action: str,
@@ -216,6 +253,7 @@ def _log(
     result: Recording | None = None,
     mbid: str | None = None,
     note: str = "",
+    scope: str = Scope.IDENTITY,
 ) -> CurationDecision:
     return CurationDecision.objects.create(
         action=action,
@@ -224,6 +262,7 @@ def _log(
         track_name=recording.title,
         album_name=recording.album_name,
         text_key=recording.unresolved_key or "",
+        scope=scope,
         mbid=mbid,
         previous_status=recording.status,
         recording=result or recording,
@@ -232,23 +271,30 @@ def _log(
     )
 
 
+def _listens_of(rows: Iterable[Recording]) -> int:
+    return sum(row.listens.count() for row in rows)
+
+
 def assign_by_curator(
     *,
     recording: Recording,
     reference: str,
     curator_id: int | None,
+    scope: str = Scope.IDENTITY,
     client: mb.MusicBrainzClient | None = None,
 ) -> Recording:
-    """Resolve an unresolved track to the recording a curator picked or pasted.
+    """Resolve an unresolved track to the recording a curator picked or pasted, for
+    its own identity or (``scope="text"``) for its text on every album.
 
     The MBID is looked up first (a merged MBID answers with the canonical one,
     and MusicBrainz's title and credit replace the reported text). Raises
-    ``CurationError`` for a bad reference or an unknown MBID; other upstream
+    ``CurationError`` for a bad reference, scope or an unknown MBID; other upstream
     failures propagate as ``ExternalApiError``.
     """
     mbid = parse_recording_reference(reference)
     if recording.mbid is not None:
         raise CurationError(f"This track is already resolved to {recording.mbid}.")
+    _check_scope(scope)  # before any request
     client = client or get_musicbrainz_client()
     try:
         # HTTP before the transaction: never hold locks across a request.
@@ -257,8 +303,9 @@ def assign_by_curator(
         raise CurationError(f"MusicBrainz has no recording {mbid}.") from error
     credit = store_artist_credit(found.artist_credit) if found.artist_credit else None
     with transaction.atomic():
-        before = _locked_unresolved(recording)
-        listens = before.listens.count()
+        rows = _locked_scope(recording, scope)
+        listens = _listens_of(rows)
+        before = rows[0]
         snapshot = Recording(
             artist_name=before.artist_name,
             title=before.title,
@@ -266,21 +313,35 @@ def assign_by_curator(
             unresolved_key=before.unresolved_key,
             status=before.status,
         )
-        result = assign_recording_mbid(
-            recording=before,
-            mbid=found.mbid,
-            decided_by=RecordingAlias.DecidedBy.CURATOR,
-            curator_id=curator_id,
-            title=found.title,
-            length_ms=found.length_ms,
-            credit=credit,
-            artist_name=mb.render_artist_credit(found.artist_credit) or None,
-        )
+        result = before
+        for row in rows:
+            result = assign_recording_mbid(
+                recording=row,
+                mbid=found.mbid,
+                decided_by=RecordingAlias.DecidedBy.CURATOR,
+                curator_id=curator_id,
+                title=found.title,
+                length_ms=found.length_ms,
+                credit=credit,
+                artist_name=mb.render_artist_credit(found.artist_credit) or None,
+                disambiguation=found.disambiguation,
+            )
+        if scope == Scope.TEXT:
+            store_alias(
+                key=every_album_key_digest(snapshot.artist_name, snapshot.title),
+                reported=ReportedTrack(snapshot.artist_name, snapshot.title),
+                recording=result,
+                decided_by=RecordingAlias.DecidedBy.CURATOR,
+                curator_id=curator_id,
+                scope=Scope.TEXT,
+            )
         notes = []
         if reference.strip() != mbid:
             notes.append(f"pasted {reference.strip()[:300]}")
         if found.mbid != mbid:
             notes.append(f"{mbid} is merged into {found.mbid}")
+        if len(rows) > 1:
+            notes.append(f"{len(rows)} reports of this text (every album)")
         _log(
             action=CurationDecision.Action.ASSIGN,
             recording=snapshot,
@@ -289,26 +350,33 @@ def assign_by_curator(
             result=result,
             mbid=found.mbid,
             note="; ".join(notes),
+            scope=scope,
         )
     return result
 
 
 @transaction.atomic
-def mark_not_in_musicbrainz(*, recording: Recording, curator_id: int | None) -> Recording:
-    """Record that MusicBrainz has no such recording: automatic retries skip it
-    (``resolve_unresolved`` only takes status "unresolved")."""
-    locked = _locked_unresolved(recording)
-    if locked.status == Recording.Status.NOT_IN_MUSICBRAINZ:
+def mark_not_in_musicbrainz(
+    *, recording: Recording, curator_id: int | None, scope: str = Scope.IDENTITY
+) -> Recording:
+    """Record that MusicBrainz has no such recording, for the track's identity or its
+    text on every album: automatic retries skip it (``resolve_unresolved`` only
+    takes status "unresolved")."""
+    rows = _locked_scope(recording, scope)
+    locked = rows[0]
+    if all(row.status == Recording.Status.NOT_IN_MUSICBRAINZ for row in rows):
         raise CurationError("This track is already marked as not in MusicBrainz.")
     _log(
         action=CurationDecision.Action.NOT_IN_MUSICBRAINZ,
         recording=locked,
         curator_id=curator_id,
-        listen_count=locked.listens.count(),
+        listen_count=_listens_of(rows),
+        scope=scope,
     )
-    locked.status = Recording.Status.NOT_IN_MUSICBRAINZ
-    locked.next_attempt_at = None
-    locked.save(update_fields=["status", "next_attempt_at", "updated_at"])
+    Recording.objects.filter(pk__in=[row.pk for row in rows]).update(
+        status=Recording.Status.NOT_IN_MUSICBRAINZ, next_attempt_at=None
+    )
+    locked.refresh_from_db()
     return locked
 
 
@@ -352,15 +420,17 @@ def merge_unresolved(*, recordings: Iterable[Recording], curator_id: int | None)
             note=f"merged into #{target.pk} {target}",
         )
         if source.unresolved_key:
-            RecordingAlias.objects.update_or_create(
-                text_key=source.unresolved_key,
-                defaults={
-                    "recording": target,
-                    "decided_by": RecordingAlias.DecidedBy.CURATOR,
-                    "curator_id": curator_id,
-                    "artist_name": source.artist_name,
-                    "track_name": source.title,
-                },
+            store_alias(
+                key=source.unresolved_key,
+                reported=ReportedTrack(
+                    source.artist_name,
+                    source.title,
+                    source.album_name,
+                    hint_mbid=str(source.hint_mbid) if source.hint_mbid else None,
+                ),
+                recording=target,
+                decided_by=RecordingAlias.DecidedBy.CURATOR,
+                curator_id=curator_id,
             )
         moved += counts.get(source.pk, 0)
         merge_recordings(source=source, target=target)  # deletes source, clearing its pk
@@ -403,7 +473,8 @@ def retry_resolution(
         )
         hints = [Hint(str(recording.hint_mbid))] if recording.hint_mbid else []
         try:
-            resolution = resolver.resolve(track, hints)
+            resolution = resolver.verify_hints(track, hints) or agreed_resolution(recording)
+            resolution = resolution or resolver.resolve(track)
         except ExternalApiError as error:
             record_failed_attempt(recording=recording, reason=f"error: {error}")
             summary.errors += 1

@@ -51,7 +51,9 @@ def normalize_text(value: str | None) -> str:
     """Case-, accent- and punctuation-variant-insensitive form of a name."""
     if not value:
         return ""
-    text = unicodedata.normalize("NFKD", value)
+    # Case-folded before combining marks go: the iota subscript (U+0345) is a
+    # combining mark that folds to "ι", as its upper case ("ᾼ" → "ΑΙ") spells it.
+    text = unicodedata.normalize("NFKD", value.casefold())
     text = "".join(ch for ch in text if not unicodedata.combining(ch))
     text = _CONTROL.sub(" ", text.translate(_QUOTES))
     text = _AMPERSAND.sub(" and ", text.casefold())
@@ -65,12 +67,40 @@ def text_key(artist_name: str | None, track_name: str | None) -> str:
     return f"{artist}{KEY_SEPARATOR}{title}"
 
 
+def _digest(key: str) -> str:
+    # surrogatepass: a lone surrogate must give a key, not an exception.
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 @lru_cache(maxsize=65536)  # ingest sees the same texts over and over
 def text_key_digest(artist_name: str | None, track_name: str | None) -> str:
     """Fixed-length digest of :func:`text_key`, for indexes and unique constraints."""
-    key = text_key(artist_name, track_name)
-    # surrogatepass: a lone surrogate must give a key, not an exception.
-    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+    return _digest(text_key(artist_name, track_name))
+
+
+# Stands for "any album" in an identity: a curator's decision for every album.
+EVERY_ALBUM = "\x00every-album"
+
+
+@lru_cache(maxsize=65536)
+def identity_key_digest(
+    artist_name: str | None,
+    track_name: str | None,
+    album_name: str | None = None,
+    hint_mbid: str | None = None,
+) -> str:
+    """The identity of a reported track: its text, its album (edition noise removed)
+    and the source's MBID. The same text on two albums, or with two source MBIDs,
+    may be two recordings ("Polly" on *Nevermind* and on *MTV Unplugged*), so each
+    such identity has its own unresolved row and its own cached answer."""
+    album = EVERY_ALBUM if album_name == EVERY_ALBUM else album_key(album_name)
+    parts = (text_key(artist_name, track_name), album[:MAX_KEY_PART], (hint_mbid or "").lower())
+    return _digest(KEY_SEPARATOR.join(parts))
+
+
+def every_album_key_digest(artist_name: str | None, track_name: str | None) -> str:
+    """The key of a decision for a text on every album (and with any source MBID)."""
+    return identity_key_digest(artist_name, track_name, EVERY_ALBUM)
 
 
 # --- Comparing reported text with MusicBrainz candidates -----------------------
@@ -93,8 +123,27 @@ _BRACKETED_REMASTER = re.compile(
 _DASH_REMASTER = re.compile(
     r"\s+[-\u2013\u2014]\s+[^-\u2013\u2014]*\bremaster(?:ed)?\b.*$", re.IGNORECASE
 )
-_BRACKETED_LIVE = re.compile(r"\s*[\(\[]\s*live\b[^\)\]]*[\)\]]", re.IGNORECASE)
-_DASH_LIVE = re.compile(r"\s+[-\u2013\u2014]\s+live\b.*$", re.IGNORECASE)
+# A bracketed or " - " suffix segment of a title: where sources name a version.
+_BRACKETED_SEGMENT = re.compile(r"\s*[\(\[](?P<text>[^\(\)\[\]]*)[\)\]]")
+_DASH_SEGMENT = re.compile(r"\s+[-\u2013\u2014]\s+(?P<text>[^-\u2013\u2014]+)$")
+# Words that name a version of a recording (not an edition of a release). Each maps
+# to one tag; two recordings whose tags differ are never the same recording.
+_VERSION_WORDS = (
+    (re.compile(r"\blive\b", re.IGNORECASE), "live"),
+    (re.compile(r"\bunplugged\b", re.IGNORECASE), "unplugged"),
+    (re.compile(r"\bdemo\b", re.IGNORECASE), "demo"),
+    (re.compile(r"\bacoustic\b", re.IGNORECASE), "acoustic"),
+    (re.compile(r"\b(?:re-?mix(?:ed)?|rmx)\b", re.IGNORECASE), "remix"),
+    (re.compile(r"(?<!re)(?<!re-)\bmix\b", re.IGNORECASE), "mix"),
+    (re.compile(r"\bdub\b", re.IGNORECASE), "mix"),
+    (re.compile(r"\binstrumental\b", re.IGNORECASE), "instrumental"),
+    (re.compile(r"\bedit\b", re.IGNORECASE), "edit"),
+    (re.compile(r"\bextended\b", re.IGNORECASE), "extended"),
+    (re.compile(r"\bkaraoke\b", re.IGNORECASE), "karaoke"),
+    (re.compile(r"\ba\s?cappella\b|\bacapella\b", re.IGNORECASE), "a cappella"),
+    (re.compile(r"\brehearsal\b", re.IGNORECASE), "rehearsal"),
+    (re.compile(r"\borchestral\b", re.IGNORECASE), "orchestral"),
+)
 # Album titles carry edition noise that never names a different album's tracks.
 _BRACKETED_EDITION = re.compile(
     r"\s*[\(\[][^\)\]]*\b(?:deluxe|expanded|edition|remaster(?:ed)?|anniversary|bonus)\b[^\)\]]*[\)\]]",
@@ -103,7 +152,6 @@ _BRACKETED_EDITION = re.compile(
 _NON_WORD = re.compile(r"[^\w]+")
 _LEADING_THE = re.compile(r"^the\s+")
 _TRAILING_THE = re.compile(r",\s*the$")
-_LIVE_WORD = re.compile(r"\blive\b", re.IGNORECASE)
 
 
 def comparison_key(text: str | None) -> str:
@@ -124,22 +172,52 @@ def artist_key(name: str | None) -> str:
     return comparison_key(normalized)
 
 
+def version_tags(text: str | None) -> frozenset[str]:
+    """The versions a phrase names: "Live at Wembley" → {live}; "MTV Unplugged" →
+    {unplugged, live} (an unplugged session is a live one)."""
+    if not text:
+        return frozenset()
+    tags = {tag for pattern, tag in _VERSION_WORDS if pattern.search(text)}
+    if "unplugged" in tags:
+        tags.add("live")
+    return frozenset(tags)
+
+
+def _split_versions(text: str) -> tuple[str, frozenset[str]]:
+    """``text`` without its version segments ("(Live)", "- Demo", "[Radio Edit]"),
+    and the versions they name. Other bracketed text is part of the title."""
+    tags: set[str] = set()
+
+    def drop(match: re.Match[str]) -> str:
+        found = version_tags(match.group("text"))
+        tags.update(found)
+        return "" if found else match.group(0)
+
+    text = _BRACKETED_SEGMENT.sub(drop, text)
+    text = _DASH_SEGMENT.sub(drop, text)
+    return text, frozenset(tags)
+
+
 @dataclass(frozen=True)
 class TitleParts:
     base: str
     featured: tuple[str, ...]
-    live: bool
+    versions: frozenset[str]
     key: str
+
+    @property
+    def live(self) -> bool:
+        return "live" in self.versions
 
 
 def parse_title(title: str | None) -> TitleParts:
-    """Split the noise sources add to a track title from the title itself."""
+    """Split the noise sources add to a track title from the title itself, and the
+    versions it names (live, demo, remix …) from both."""
     # Bounded: the patterns below are quadratic on long runs of spaces.
     text = (title or "")[:MAX_KEY_PART]
     text = _DASH_REMASTER.sub("", _BRACKETED_REMASTER.sub("", text))
-    # Live markers before "feat.": a trailing "feat. Bob (Live)" would swallow them.
-    live = bool(_BRACKETED_LIVE.search(text) or _DASH_LIVE.search(text))
-    text = _DASH_LIVE.sub("", _BRACKETED_LIVE.sub("", text))
+    # Versions before "feat.": a trailing "feat. Bob (Live)" would swallow them.
+    text, versions = _split_versions(text)
     featured: list[str] = []
     for pattern in (_BRACKETED_FEAT, _TRAILING_FEAT):
         match = pattern.search(text)
@@ -147,7 +225,9 @@ def parse_title(title: str | None) -> TitleParts:
             featured.append(match.group("who").strip())
             text = text[: match.start()] + text[match.end() :]
     base = text.strip() or (title or "").strip()[:MAX_KEY_PART]
-    return TitleParts(base=base, featured=tuple(featured), live=live, key=comparison_key(base))
+    return TitleParts(
+        base=base, featured=tuple(featured), versions=versions, key=comparison_key(base)
+    )
 
 
 def album_base(title: str | None) -> str:
@@ -248,13 +328,15 @@ class RecordingCandidate:
     on_live_releases_only: bool = False
     video: bool = False
 
+    @cached_property
+    def versions(self) -> frozenset[str]:
+        """The versions its title and disambiguation name ("live, 1991-11-25: …")."""
+        tags = parse_title(self.title).versions | version_tags(self.disambiguation)
+        return tags | {"live"} if self.on_live_releases_only else tags
+
     @property
     def live(self) -> bool:
-        return (
-            parse_title(self.title).live
-            or bool(_LIVE_WORD.search(self.disambiguation or ""))
-            or self.on_live_releases_only
-        )
+        return "live" in self.versions
 
 
 @dataclass(frozen=True)
@@ -272,13 +354,29 @@ def durations_agree(a_ms: int | None, b_ms: int | None) -> bool | None:
 
 
 def candidate_agrees(track: TrackText, candidate: RecordingCandidate) -> TitleMatch:
-    """How well a candidate's title agrees, NONE when its artist or live-ness does not."""
+    """How well a candidate's title agrees, NONE when its artist or version does not."""
     if not artist_matches(track.artist, candidate.credited_names, candidate.credit_display):
         return TitleMatch.NONE
-    if track.parts.live != candidate.live and not on_reported_album(track, candidate):
-        # Sources drop "(Live)"; a track reported on the very live album is live.
+    if not versions_agree(track, candidate):
         return TitleMatch.NONE
     return compare_titles(track.parts, candidate.title)
+
+
+def versions_agree(track: TrackText, candidate: RecordingCandidate) -> bool:
+    """Whether the candidate is the version the report names. "(Live Aid)" is never a
+    recording that says nothing of being live, and a plain title is never a live (or
+    demo, remix …) recording unless the album says so: the candidate is on the
+    reported album and that album names the version ("Live at Leeds", "MTV
+    Unplugged …") or is a live release. Sources do drop "(Live)" on live albums."""
+    differing = track.parts.versions ^ candidate.versions
+    if not differing:
+        return True
+    if not on_reported_album(track, candidate):
+        return False
+    explained = version_tags(album_base(track.album))
+    if candidate.on_live_releases_only:
+        explained |= {"live"}
+    return differing <= explained
 
 
 def on_reported_album(track: TrackText, candidate: RecordingCandidate) -> bool:
@@ -290,8 +388,12 @@ def on_reported_album(track: TrackText, candidate: RecordingCandidate) -> bool:
 
 def verify_hint(track: TrackText, candidate: RecordingCandidate) -> bool:
     """A source's MBID is trusted only when the recording it names agrees with the
-    text: same artist, same title (live-ness is not checked: sources drop it)."""
+    text: same artist, same title, same version. Last.fm keeps one MBID per artist
+    and title, so a plain "Polly" played from *Nevermind* may carry the MTV Unplugged
+    recording's MBID: the version rule of :func:`versions_agree` applies to it too."""
     if not artist_matches(track.artist, candidate.credited_names, candidate.credit_display):
+        return False
+    if not versions_agree(track, candidate):
         return False
     return compare_titles(track.parts, candidate.title) is not TitleMatch.NONE
 

@@ -1,8 +1,9 @@
 """MusicBrainz-normalized metadata.
 
 Canonical keys are MusicBrainz MBIDs. A track no source could tie to an MBID
-yet is a ``Recording`` without one, keyed by its normalized text, so one later
-resolution or curation fixes every listen of it.
+yet is a ``Recording`` without one, keyed by its identity (normalized artist, title
+and album, and the source's MBID), so one later resolution or curation fixes every
+listen of it, and none of another album's.
 """
 
 from __future__ import annotations
@@ -119,7 +120,8 @@ class Recording(models.Model):
     """A recording, resolved (has an MBID) or not yet.
 
     Every row has exactly one identity: its MBID, or while it has none, the
-    digest of its normalized (artist, title) text.
+    digest of the identity it was reported with (``matching.identity_key_digest``:
+    normalized artist, title and album, and the source's MBID).
     """
 
     class Status(models.TextChoices):
@@ -142,11 +144,16 @@ class Recording(models.Model):
         unique=True,
         null=True,
         blank=True,
-        help_text="Digest of the normalized artist and title; set only while there is no MBID.",
+        help_text="Digest of the reported artist, title, album and source MBID; set only "
+        "while there is no MBID.",
     )
-    # As first reported, for unresolved rows: album context and curators use them.
+    # Digest of the normalized artist and title alone, for unresolved rows: the
+    # reports of one text on every album ("every album" curation).
+    text_key = models.CharField(max_length=64, blank=True, db_index=True)
+    # As reported, for unresolved rows (part of their identity): album context and
+    # curators use them.
     album_name = models.CharField(max_length=1000, blank=True)
-    # The first MBID a source attached to this text: checked before any search.
+    # The MBID the source attached (part of the identity): checked before any search.
     hint_mbid = models.UUIDField(null=True, blank=True, verbose_name="source MBID hint")
     resolution_attempts = models.PositiveIntegerField(default=0)
     last_attempt_at = models.DateTimeField(null=True, blank=True)
@@ -210,10 +217,12 @@ class Track(models.Model):
 
 
 class RecordingAlias(models.Model):
-    """Reported (artist, title) text → the recording it means.
+    """A reported identity (artist, title, album, source MBID) → the recording it means.
 
-    The resolution cache: a text seen once is never resolved again, and a
-    curator's decision applies to every future listen of the same text.
+    The resolution cache: an identity resolved once is never resolved again, and a
+    curator's decision applies to every future listen of it. A curator's decision
+    for "every album" has scope ``text``: it applies to the text on any album
+    without an answer of its own.
     """
 
     class DecidedBy(models.TextChoices):
@@ -221,9 +230,21 @@ class RecordingAlias(models.Model):
         SOURCE_MBID = "source_mbid", "Verified source MBID"
         CURATOR = "curator", "Curator"
 
-    text_key = models.CharField(max_length=64, unique=True)
+    class Scope(models.TextChoices):
+        IDENTITY = "identity", "This album (and source MBID)"
+        TEXT = "text", "Every album"
+
+    key = models.CharField(max_length=64, unique=True)
+    # Digest of the normalized artist and title: the answers of one text on every
+    # album, compared before an album-less report reuses them.
+    text_key = models.CharField(max_length=64, db_index=True, blank=True)
+    scope = models.CharField(max_length=10, choices=Scope.choices, default=Scope.IDENTITY)
     artist_name = models.CharField(max_length=2000, blank=True)
     track_name = models.CharField(max_length=1000, blank=True)
+    album_name = models.CharField(max_length=1000, blank=True)
+    # matching.album_key of album_name: "" for a report without album.
+    album_key = models.CharField(max_length=500, blank=True)
+    hint_mbid = models.UUIDField(null=True, blank=True, verbose_name="source MBID")
     recording = models.ForeignKey(Recording, on_delete=models.CASCADE, related_name="aliases")
     decided_by = models.CharField(max_length=20, choices=DecidedBy.choices)
     curator = models.ForeignKey(
@@ -236,7 +257,8 @@ class RecordingAlias(models.Model):
         verbose_name_plural = "recording aliases"
 
     def __str__(self) -> str:
-        return f"{self.artist_name} – {self.track_name} → {self.recording_id}"
+        album = f" ({self.album_name})" if self.album_name else ""
+        return f"{self.artist_name} – {self.track_name}{album} → {self.recording_id}"
 
 
 class UnresolvedRecordingManager(models.Manager):
@@ -273,6 +295,11 @@ class CurationDecision(models.Model):
     track_name = models.CharField(max_length=1000, blank=True)
     album_name = models.CharField(max_length=1000, blank=True)
     text_key = models.CharField(max_length=64, blank=True, db_index=True)
+    scope = models.CharField(
+        max_length=10,
+        choices=RecordingAlias.Scope.choices,
+        default=RecordingAlias.Scope.IDENTITY,
+    )
     mbid = models.UUIDField(null=True, blank=True, verbose_name="chosen MBID")
     previous_status = models.CharField(max_length=20, choices=Recording.Status.choices, blank=True)
     # The recording the text now belongs to; follows merges (merge_recordings).

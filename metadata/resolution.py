@@ -1,11 +1,15 @@
 """Track resolution: reported text (+ source hints) → recording MBID, or None.
 
-Tiers, cheapest first, each accepted only when the recording it names agrees
-with the text (``matching``): the stored result for the same text; a source's
-own MBID (checked against a known row, ListenBrainz's mapping, or one lookup);
-ListenBrainz's MBID mapper (50 tracks a request, no MusicBrainz request; trusted
-only when it names the reported album); the album's tracklist when several
-tracks of one album still wait; MusicBrainz recording search. Anything ambiguous
+A reported track's identity is (artist, title, album, source MBID): the same text
+on *Nevermind* and on *MTV Unplugged in New York* is two recordings. Tiers,
+cheapest first, each accepted only when the recording it names agrees with the
+text and the version its title names (``matching``): the stored answer for the
+same identity; a source's own MBID (checked against a known row, ListenBrainz's
+mapping, or one lookup); the answer the text's other reports agree on
+(``services.agreed_recordings``); ListenBrainz's MBID mapper (50 tracks a request,
+no MusicBrainz request; trusted only when it names the reported album); the
+album's tracklist when several tracks of one album still wait; MusicBrainz
+recording search (one per text and run, whatever the albums). Anything ambiguous
 stays unresolved: a wrong MBID is worse than none.
 """
 
@@ -13,9 +17,11 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
+from enum import StrEnum
 
 from django.conf import settings
 from django.db import transaction
@@ -40,6 +46,8 @@ from metadata.matching import (
 from metadata.models import ArtistCredit, Recording, RecordingAlias, ReleaseGroup, Track
 from metadata.providers import get_mbid_mapper_client, get_musicbrainz_client
 from metadata.services import (
+    ReportedTrack,
+    agreed_recordings,
     album_candidate,
     assign_recording_mbid,
     credited_names,
@@ -70,18 +78,36 @@ class Hint:
     mapped_artist: str | None = None  # … and its artist credit
 
 
+class Method(StrEnum):
+    """How a resolution was reached."""
+
+    KNOWN = "known"  # source MBID agrees with a stored recording
+    MAPPING = "mapping"  # source MBID agrees with ListenBrainz's mapping
+    HINT = "hint"  # source MBID verified by a lookup
+    AGREED = "agreed"  # every other report of the text agrees
+    MAPPER = "mapper"
+    ALBUM = "album"
+    SEARCH = "search"
+    UNRESOLVED = "unresolved"
+
+    @property
+    def from_source_mbid(self) -> bool:
+        return self in (Method.KNOWN, Method.MAPPING, Method.HINT)
+
+
 @dataclass(frozen=True)
 class Resolution:
     mbid: str | None
-    method: str
+    method: Method
     reason: str
     title: str | None = None
     length_ms: int | None = None
     credit: tuple[mb.ArtistCreditPart, ...] = ()
     artist_name: str | None = None
+    disambiguation: str | None = None
 
 
-UNRESOLVED = "unresolved"
+UNRESOLVED = Method.UNRESOLVED
 
 
 def _candidate_from_mb(recording: mb.Recording) -> RecordingCandidate:
@@ -100,6 +126,8 @@ def _candidate_from_mb(recording: mb.Recording) -> RecordingCandidate:
 
 
 def _candidate_from_row(recording: Recording) -> RecordingCandidate:
+    """A stored recording as the matcher sees it, with the releases it is on when
+    ``known_recordings`` fetched them (the album rule of ``versions_agree``)."""
     names: tuple[str, ...] = ()
     if recording.artist_credit_id:
         names = tuple(
@@ -114,10 +142,12 @@ def _candidate_from_row(recording: Recording) -> RecordingCandidate:
         credit_display=recording.artist_name,
         length_ms=recording.length_ms,
         disambiguation=recording.disambiguation,
+        release_titles=getattr(recording, "release_titles", ()),
+        on_live_releases_only=getattr(recording, "on_live_releases_only", False),
     )
 
 
-def _resolution_from_mb(recording: mb.Recording, method: str, reason: str) -> Resolution:
+def _resolution_from_mb(recording: mb.Recording, method: Method, reason: str) -> Resolution:
     return Resolution(
         recording.mbid,
         method,
@@ -125,6 +155,7 @@ def _resolution_from_mb(recording: mb.Recording, method: str, reason: str) -> Re
         title=recording.title,
         length_ms=recording.length_ms,
         credit=recording.artist_credit,
+        disambiguation=recording.disambiguation,
     )
 
 
@@ -152,6 +183,9 @@ class TrackResolver:
         self._musicbrainz = musicbrainz
         self._mapper = mapper
         self.use_mapper = settings.MBID_MAPPER_ENABLED if use_mapper is None else use_mapper
+        # Within a run (``searches_shared``): one search per text, whatever the
+        # albums it was reported on.
+        self._searches: dict[tuple[str, str], list[mb.Recording]] | None = None
 
     @property
     def musicbrainz(self) -> mb.MusicBrainzClient:
@@ -164,6 +198,15 @@ class TrackResolver:
         if self._mapper is None:
             self._mapper = get_mbid_mapper_client()
         return self._mapper
+
+    @contextmanager
+    def searches_shared(self) -> Iterator[None]:
+        """Within the block, identities of one text share one search."""
+        self._searches = {}
+        try:
+            yield
+        finally:
+            self._searches = None
 
     # Tier 1: hints from the source
 
@@ -200,7 +243,7 @@ class TrackResolver:
         )
         if known is not None:
             if verify_hint(track, _candidate_from_row(known)):
-                return Resolution(mbid, "known", "source MBID agrees with a known recording")
+                return Resolution(mbid, Method.KNOWN, "source MBID agrees with a known recording")
             return None  # stale or wrong: our own row says otherwise
         if hint.mapped_title:
             mapped = RecordingCandidate(
@@ -212,7 +255,7 @@ class TrackResolver:
             if verify_hint(track, mapped):
                 return Resolution(
                     mbid,
-                    "mapping",
+                    Method.MAPPING,
                     "ListenBrainz mapping agrees with the text",
                     title=hint.mapped_title,
                     artist_name=hint.mapped_artist,
@@ -226,7 +269,7 @@ class TrackResolver:
             return None
         if verify_hint(track, _candidate_from_mb(recording)):
             # A merged MBID answers with the canonical recording: keep its id.
-            return _resolution_from_mb(recording, "hint", "source MBID verified by lookup")
+            return _resolution_from_mb(recording, Method.HINT, "source MBID verified by lookup")
         return None
 
     # Tier 2: album context
@@ -254,7 +297,7 @@ class TrackResolver:
                     entry = next(e for e in pool if e.candidate.mbid == decision.mbid)
                     resolution = Resolution(
                         decision.mbid,
-                        "album",
+                        Method.ALBUM,
                         f"on the album's tracklist: {decision.reason}",
                         title=entry.candidate.title,
                         length_ms=entry.candidate.length_ms,
@@ -386,7 +429,7 @@ class TrackResolver:
             return None
         return Resolution(
             mbid,
-            "mapper",
+            Method.MAPPER,
             f"ListenBrainz mapper: {decision.reason}",
             title=match.recording_name,
             artist_name=credit or None,
@@ -395,16 +438,18 @@ class TrackResolver:
     # Tier 4: MusicBrainz search
 
     def resolve_with_search(self, track: TrackText) -> Resolution:
-        parts = track.parts
         main_artist, _ = split_featured_artist(track.artist)
-        page = self.musicbrainz.search_recordings(
-            parts.base, main_artist or track.artist, limit=SEARCH_LIMIT
-        )
-        by_mbid = {r.mbid: r for r in page.items}
-        decision = choose_recording(track, [_candidate_from_mb(r) for r in page.items])
+        query = (track.parts.base, main_artist or track.artist)
+        items = self._searches.get(query) if self._searches is not None else None
+        if items is None:
+            items = self.musicbrainz.search_recordings(*query, limit=SEARCH_LIMIT).items
+            if self._searches is not None:
+                self._searches[query] = items
+        by_mbid = {r.mbid: r for r in items}
+        decision = choose_recording(track, [_candidate_from_mb(r) for r in items])
         if decision.mbid is None:
             return Resolution(None, UNRESOLVED, decision.reason)
-        return _resolution_from_mb(by_mbid[decision.mbid], "search", decision.reason)
+        return _resolution_from_mb(by_mbid[decision.mbid], Method.SEARCH, decision.reason)
 
     def resolve_from_stored_album(self, track: TrackText) -> Resolution | None:
         """The track from its album's stored tracklists, if that album is stored."""
@@ -429,16 +474,27 @@ class TrackResolver:
         decision = choose_recording(track, [e.candidate for e in entries])
         if decision.mbid is None:
             return None
-        return Resolution(decision.mbid, "album", f"stored tracklist: {decision.reason}")
+        return Resolution(decision.mbid, Method.ALBUM, f"stored tracklist: {decision.reason}")
 
 
 def known_recordings(mbids: Iterable[str]) -> dict[str, Recording]:
-    """Stored recordings by MBID, with their credits, in a fixed number of queries."""
-    rows = (
+    """Stored recordings by MBID, with their credits and the titles of the stored
+    releases they are on (``release_titles``, ``on_live_releases_only``), in a fixed
+    number of queries."""
+    rows = list(
         Recording.objects.filter(mbid__in=list(mbids))
         .select_related("artist_credit")
         .prefetch_related("artist_credit__names__artist")
     )
+    releases: dict[int, list[tuple[str, list[str]]]] = defaultdict(list)
+    for recording_id, title, types in Track.objects.filter(recording__in=rows).values_list(
+        "recording_id", "release__title", "release__release_group__secondary_types"
+    ):
+        releases[recording_id].append((title, types or []))
+    for row in rows:
+        on = releases.get(row.pk, [])
+        row.release_titles = tuple(dict.fromkeys(title for title, _ in on))
+        row.on_live_releases_only = bool(on) and all("Live" in types for _, types in on)
     return {str(row.mbid): row for row in rows}
 
 
@@ -480,13 +536,14 @@ def apply_resolution(*, recording: Recording, resolution: Resolution) -> Recordi
             mbid=resolution.mbid,
             decided_by=(
                 RecordingAlias.DecidedBy.SOURCE_MBID
-                if resolution.method in ("known", "mapping", "hint")
+                if resolution.method.from_source_mbid
                 else RecordingAlias.DecidedBy.RESOLVER
             ),
             title=resolution.title,
             length_ms=resolution.length_ms,
             credit=store_artist_credit(resolution.credit) if resolution.credit else None,
             artist_name=resolution.artist_name,
+            disambiguation=resolution.disambiguation,
         )
     record_failed_attempt(recording=recording, reason=resolution.reason)
     return recording
@@ -518,22 +575,24 @@ def resolve_track_to_mb_recording(
 ) -> str | None:
     """The recording MBID a reported track means, or None when unsure.
 
-    Each distinct normalized (artist, title) is resolved once: the answer, or
-    "unresolved, tried at T", is stored, and later calls with the same text
-    make no request until the retry time (a source MBID still gets checked).
+    Each distinct identity (normalized artist and title, album, source MBID) is
+    resolved once: the answer, or "unresolved, tried at T", is stored, and later
+    calls with the same identity make no request until the retry time (a source
+    MBID still gets checked).
     """
+    all_hints = [Hint(source_mbid)] if source_mbid else []
+    all_hints += list(hints)
     recording = get_or_create_recording_for_text(
         artist_name=artist_name,
         track_name=track_name,
         album_name=album_name or "",
         duration_ms=duration_ms,
+        hint_mbid=mb.parse_mbid(all_hints[0].mbid) if all_hints else None,
     )
     if recording.mbid is not None:
         return str(recording.mbid)
     if recording.status == Recording.Status.NOT_IN_MUSICBRAINZ:
         return None  # a curator's decision
-    all_hints = [Hint(source_mbid)] if source_mbid else []
-    all_hints += list(hints)
     due = recording.next_attempt_at is None or recording.next_attempt_at <= timezone.now()
     if not due and not all_hints:
         return None
@@ -541,7 +600,7 @@ def resolve_track_to_mb_recording(
     track = TrackText(track_name, artist_name, album_name or None, duration_ms)
     resolution = resolver.verify_hints(track, all_hints)
     if resolution is None and due:
-        resolution = resolver.resolve(track)
+        resolution = agreed_resolution(recording) or resolver.resolve(track)
     if resolution is None:
         return None
     return _mbid_of(apply_resolution(recording=recording, resolution=resolution))
@@ -549,6 +608,27 @@ def resolve_track_to_mb_recording(
 
 def _mbid_of(recording: Recording) -> str | None:
     return str(recording.mbid) if recording.mbid else None
+
+
+def _reported(recording: Recording) -> ReportedTrack:
+    return ReportedTrack(recording.artist_name, recording.title, recording.album_name)
+
+
+def agreed_resolutions(recordings: Sequence[Recording]) -> dict[int, Resolution]:
+    """Unresolved row pk → the answer every other report of its text agrees on
+    (``services.agreed_recordings``): no request."""
+    agreed = agreed_recordings([_reported(r) for r in recordings])
+    found = {}
+    for row in recordings:
+        answer = agreed.get(_reported(row).key)
+        if answer is not None and answer.mbid is not None and answer.pk != row.pk:
+            reason = "every other report of this text names it"
+            found[row.pk] = Resolution(str(answer.mbid), Method.AGREED, reason)
+    return found
+
+
+def agreed_resolution(recording: Recording) -> Resolution | None:
+    return agreed_resolutions([recording]).get(recording.pk)
 
 
 @dataclass
@@ -612,119 +692,164 @@ def _resolve_leased(
     summary: ResolveSummary,
     on_progress: Callable[[int], None] | None,
 ) -> ResolveSummary:
-    pending = {r.pk: r for r in recordings}
+    _LeasedRun(recordings, resolver, summary, on_progress).run()
+    return summary
 
-    def settle(recording: Recording, resolution: Resolution | None) -> None:
+
+def _text(recording: Recording) -> TrackText:
+    return TrackText(
+        recording.title, recording.artist_name, recording.album_name or None, recording.length_ms
+    )
+
+
+class _LeasedRun:
+    """One pass of the tiers over the rows a run leased, one method per tier.
+
+    Identities of one text share what the run learns: the search for a text is
+    made once (``TrackResolver`` keeps it), and an identity still waiting takes
+    the answer its text's other reports agree on before searching.
+    """
+
+    def __init__(
+        self,
+        recordings: list[Recording],
+        resolver: TrackResolver,
+        summary: ResolveSummary,
+        on_progress: Callable[[int], None] | None,
+    ) -> None:
+        self.recordings = recordings
+        self.pending = {r.pk: r for r in recordings}
+        self.resolver = resolver
+        self.summary = summary
+        self.on_progress = on_progress
+        self.failures = 0
+
+    def run(self) -> None:
+        with self.resolver.searches_shared():
+            self._tiers()
+
+    def _tiers(self) -> None:
+        for tier in (
+            self.by_hints,
+            self.by_agreement,
+            self.by_albums,  # albums with several waiting tracks: two requests for all
+            self.by_mapper,
+            self.by_search,
+        ):
+            if not tier():
+                return
+
+    def settle(self, recording: Recording, resolution: Resolution | None) -> None:
         if resolution is None:
             return
         apply_resolution(recording=recording, resolution=resolution)
-        pending.pop(recording.pk, None)
+        self.pending.pop(recording.pk, None)
         if resolution.mbid:
-            summary.resolved += 1
-            summary.by_method[resolution.method] += 1
+            self.summary.resolved += 1
+            self.summary.by_method[resolution.method] += 1
         else:
-            summary.unresolved += 1
-        if on_progress:
-            on_progress(1)
+            self.summary.unresolved += 1
+        if self.on_progress:
+            self.on_progress(1)
 
-    def text(recording: Recording) -> TrackText:
-        return TrackText(
-            recording.title,
-            recording.artist_name,
-            recording.album_name or None,
-            recording.length_ms,
-        )
-
-    failures = 0
-
-    def guarded(call: Callable[[], None], recordings_at_risk: Sequence[Recording]) -> bool:
+    def guarded(self, call: Callable[[], None], at_risk: Sequence[Recording]) -> bool:
         """Run one upstream step; False when the run should stop."""
-        nonlocal failures
         try:
             call()
-            failures = 0
-            return True
         except ExternalApiError as error:
             logger.warning("resolution step failed: %s", error)
-            failures += 1
-            if failures >= MAX_CONSECUTIVE_FAILURES or not error.retryable:
-                summary.stopped_early = str(error)
-            if len(recordings_at_risk) == 1:
-                (recording,) = recordings_at_risk
+            self.failures += 1
+            if self.failures >= MAX_CONSECUTIVE_FAILURES or not error.retryable:
+                self.summary.stopped_early = str(error)
+            if len(at_risk) == 1:
+                (recording,) = at_risk
                 record_failed_attempt(recording=recording, reason=f"error: {error}")
-                pending.pop(recording.pk, None)
-                summary.errors += 1
-                if on_progress:
-                    on_progress(1)
-            return not summary.stopped_early
+                self.pending.pop(recording.pk, None)
+                self.summary.errors += 1
+                if self.on_progress:
+                    self.on_progress(1)
+            return not self.summary.stopped_early
+        self.failures = 0
+        return True
 
-    # Hints a source attached: verified by a known row or one lookup.
-    for recording in [r for r in recordings if r.hint_mbid]:
+    def by_hints(self) -> bool:
+        """Source MBIDs: verified by a known row or one lookup."""
+        for recording in [r for r in self.recordings if r.hint_mbid]:
 
-        def by_hint(recording: Recording = recording) -> None:
-            hint = Hint(str(recording.hint_mbid))
-            resolution = resolver.verify_hints(text(recording), [hint])
-            if resolution is not None:
-                settle(recording, resolution)
+            def verify(recording: Recording = recording) -> None:
+                hint = Hint(str(recording.hint_mbid))
+                self.settle(recording, self.resolver.verify_hints(_text(recording), [hint]))
 
-        if not guarded(by_hint, [recording]):
-            return summary
+            if not self.guarded(verify, [recording]):
+                return False
+        return True
 
-    albums: dict[tuple[str, str], list[Recording]] = defaultdict(list)
-    for recording in recordings:
-        if recording.album_name:
-            albums[(album_key(recording.album_name), recording.artist_name.casefold())].append(
-                recording
-            )
+    def by_agreement(self) -> bool:
+        waiting = list(self.pending.values())
+        for start in range(0, len(waiting), 500):
+            batch = waiting[start : start + 500]
+            agreed = agreed_resolutions(batch)
+            for recording in batch:
+                self.settle(recording, agreed.get(recording.pk))
+        return True
 
-    def album_pass(min_waiting: int) -> bool:
+    def by_albums(self, min_waiting: int = 2) -> bool:
         """Album context for albums with at least ``min_waiting`` tracks still waiting:
         one search and one browse resolve them all (one track costs one search)."""
+        albums: dict[tuple[str, str], list[Recording]] = defaultdict(list)
+        for recording in self.pending.values():
+            if recording.album_name:
+                key = (album_key(recording.album_name), recording.artist_name.casefold())
+                albums[key].append(recording)
         for group in albums.values():
-            members = [r for r in group if r.pk in pending]
+            members = [r for r in group if r.pk in self.pending]
             if len(members) < min_waiting:
                 continue
 
             def by_album(members: list[Recording] = members) -> None:
                 first = members[0]
-                answers = resolver.resolve_album(
-                    first.artist_name, first.album_name, [text(r) for r in members]
+                answers = self.resolver.resolve_album(
+                    first.artist_name, first.album_name, [_text(r) for r in members]
                 )
                 for recording, answer in zip(members, answers, strict=True):
-                    settle(recording, answer)
+                    self.settle(recording, answer)
 
-            if not guarded(by_album, members):
+            if not self.guarded(by_album, members):
                 return False
         return True
 
-    # Albums with several waiting tracks first: two requests for all of them, and
-    # the stored tracklists tell the mapper tier which titles are ambiguous.
-    if not album_pass(2):
-        return summary
+    def by_mapper(self) -> bool:
+        """The mapper, 50 at a time: no MusicBrainz request at all."""
+        waiting = list(self.pending.values())
+        for start in range(0, len(waiting), 50):
+            batch = [r for r in waiting[start : start + 50] if r.pk in self.pending]
 
-    # The mapper, 50 at a time: no MusicBrainz request at all.
-    waiting = list(pending.values())
-    for start in range(0, len(waiting), 50):
-        batch = [r for r in waiting[start : start + 50] if r.pk in pending]
+            def by_mapper(batch: list[Recording] = batch) -> None:
+                answers = self.resolver.resolve_with_mapper([_text(r) for r in batch])
+                for recording, answer in zip(batch, answers, strict=True):
+                    self.settle(recording, answer)
 
-        def by_mapper(batch: list[Recording] = batch) -> None:
-            for recording, answer in zip(
-                batch, resolver.resolve_with_mapper([text(r) for r in batch]), strict=True
-            ):
-                settle(recording, answer)
+            if not self.guarded(by_mapper, batch):
+                return False
+        return True
 
-        if not guarded(by_mapper, batch):
-            return summary
+    def by_search(self) -> bool:
+        """Search, one text at a time, unless the album is stored already (no request).
+        Reports with an album go first: a report without one may then take the
+        answer they agree on instead of deciding alone."""
+        waiting = sorted(self.pending.values(), key=lambda r: not r.album_name)
+        for recording in waiting:
+            if recording.pk not in self.pending:
+                continue
 
-    # Search, one at a time, unless the album is stored already (no request).
-    for recording in list(pending.values()):
+            def by_search(recording: Recording = recording) -> None:
+                self.settle(recording, agreed_resolution(recording))
+                if recording.pk in self.pending:
+                    track = _text(recording)
+                    self.settle(recording, self.resolver.resolve_from_stored_album(track))
+                if recording.pk in self.pending:
+                    self.settle(recording, self.resolver.resolve_with_search(_text(recording)))
 
-        def by_search(recording: Recording = recording) -> None:
-            track = text(recording)
-            settle(recording, resolver.resolve_from_stored_album(track))
-            if recording.pk in pending:
-                settle(recording, resolver.resolve_with_search(track))
-
-        if not guarded(by_search, [recording]):
-            return summary
-    return summary
+            if not self.guarded(by_search, [recording]):
+                return False
+        return True

@@ -7,10 +7,34 @@ Each selector returns rows with everything its caller renders already fetched
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 
-from django.db.models import Exists, OuterRef, Prefetch, QuerySet
+from django.db.models import (
+    Count,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+)
+from django.db.models.functions import Coalesce
 
-from metadata.models import Artist, ArtistCreditName, Recording, Release, ReleaseGroup, Track
+from metadata.models import (
+    Artist,
+    ArtistCreditName,
+    Recording,
+    RecordingAlias,
+    Release,
+    ReleaseGroup,
+    Track,
+)
+
+# Plays, each counted once: a listen also scrobbled to the user's other source is not
+# counted again (``listens`` is the listens app's reverse relation: no import).
+PLAYS = Count("listens", filter=Q(listens__duplicate_of__isnull=True))
 
 
 def parse_uuid(value: str | uuid.UUID) -> uuid.UUID | None:
@@ -72,3 +96,70 @@ def recording_get(*, mbid: str | uuid.UUID) -> Recording | None:
         .prefetch_related(Prefetch("tracks", queryset=tracks))
         .first()
     )
+
+
+def unresolved_recordings(*, base: QuerySet[Recording] | None = None) -> QuerySet[Recording]:
+    """Recordings without an MBID, most played first: where curation pays most. The
+    admin and the API list this. ``listen_count`` is the row's plays (duplicates
+    counted once), ``every_album_listen_count`` those of every unresolved report of
+    its artist and title, on any album: what each curation scope moves. ``base``:
+    the admin's proxy model's rows."""
+    siblings = (
+        Recording.objects.filter(mbid__isnull=True, text_key=OuterRef("text_key"))
+        .exclude(text_key="")
+        .order_by()
+        .values("text_key")
+        .annotate(n=PLAYS)
+        .values("n")
+    )
+    base = Recording.objects.all() if base is None else base
+    return (
+        base.filter(mbid__isnull=True)
+        .annotate(listen_count=PLAYS)
+        .annotate(
+            every_album_listen_count=Coalesce(
+                Subquery(siblings, output_field=IntegerField()), F("listen_count")
+            )
+        )
+        .order_by("-listen_count", "pk")
+    )
+
+
+def scope_rows(*, recording: Recording, scope: str) -> QuerySet[Recording]:
+    """The unresolved rows a curator's decision about ``recording`` covers in
+    ``scope``: its own identity, or every unresolved report of its text."""
+    if scope == RecordingAlias.Scope.TEXT and recording.text_key:
+        return Recording.objects.filter(mbid__isnull=True, text_key=recording.text_key)
+    return Recording.objects.filter(pk=recording.pk, mbid__isnull=True)
+
+
+@dataclass(frozen=True)
+class CurationScope:
+    scope: str
+    label: str
+    tracks: int  # unresolved rows the decision covers
+    listen_count: int  # their plays, duplicates counted once
+    albums: tuple[str, ...]
+
+
+def curation_scopes(*, recording: Recording) -> list[CurationScope]:
+    """What a decision about this unresolved track covers in each scope: its own
+    identity ("this album only"), or every unresolved report of its artist and title
+    (any album, any source MBID)."""
+    scopes = []
+    for scope, label in RecordingAlias.Scope.choices:
+        counted = list(
+            scope_rows(recording=recording, scope=scope)
+            .annotate(n=PLAYS)
+            .values_list("album_name", "n")
+        )
+        scopes.append(
+            CurationScope(
+                scope=scope,
+                label=label,
+                tracks=len(counted),
+                listen_count=sum(n for _, n in counted),
+                albums=tuple(sorted({album or "(no album)" for album, _ in counted})),
+            )
+        )
+    return scopes

@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from metadata.clients import musicbrainz as mb
@@ -16,9 +16,15 @@ from metadata.matching import (
     AlbumCandidate,
     AlbumChoice,
     ReleaseOption,
+    album_base,
+    album_key,
     choose_preferred_release,
+    every_album_key_digest,
+    identity_key_digest,
+    parse_title,
     rank_album_candidates,
     text_key_digest,
+    version_tags,
 )
 from metadata.models import (
     Artist,
@@ -31,6 +37,7 @@ from metadata.models import (
     Track,
 )
 from metadata.providers import get_musicbrainz_client
+from metadata.signals import recording_rows_moved
 
 
 def get_or_create_recording_for_text(
@@ -41,48 +48,32 @@ def get_or_create_recording_for_text(
     duration_ms: int | None = None,
     hint_mbid: str | None = None,
 ) -> Recording:
-    """The recording that listens reported as (artist, title) belong to.
-
-    A text decided before (alias) maps to that recording; otherwise to the one
-    unresolved row for its normalized text, created on first sight. Safe when
-    several workers see the same new text at once: the unique key decides.
-    """
-    key = text_key_digest(artist_name, track_name)
-    alias = RecordingAlias.objects.select_related("recording").filter(text_key=key).first()
-    if alias is not None:
-        return alias.recording
-    existing = Recording.objects.filter(unresolved_key=key).first()
-    if existing is not None:
-        return existing
-    try:
-        with transaction.atomic():
-            return Recording.objects.create(
-                unresolved_key=key,
-                status=Recording.Status.UNRESOLVED,
-                title=track_name[:1000],
-                artist_name=artist_name[:2000],
-                album_name=(album_name or "")[:1000],
-                length_ms=duration_ms if duration_ms and duration_ms > 0 else None,
-                hint_mbid=hint_mbid or None,
-            )
-    except IntegrityError:
-        return Recording.objects.get(unresolved_key=key)
+    """The recording a listen reported as (artist, title, album, source MBID) belongs
+    to: see :func:`recordings_for_tracks`, for one report."""
+    track = ReportedTrack(artist_name, track_name, album_name or "", duration_ms, hint_mbid)
+    return recordings_for_tracks([track])[track.key]
 
 
 @transaction.atomic
 def merge_recordings(*, source: Recording, target: Recording) -> Recording:
     """Move everything that points at ``source`` (listens, tracks, aliases) to
     ``target`` and delete ``source``. Generic over reverse relations so apps
-    that depend on metadata (listens) need no hook here."""
+    that depend on metadata (listens) need no hook here: they hear of the rows
+    that moved through ``signals.recording_rows_moved``."""
     if source.pk == target.pk:
         return target
     for relation in Recording._meta.related_objects:
         if relation.many_to_many:
             continue
         field_name = relation.field.name
-        relation.related_model._base_manager.filter(**{field_name: source}).update(
-            **{field_name: target}
-        )
+        rows = relation.related_model._base_manager.filter(**{field_name: source})
+        pks = list(rows.values_list("pk", flat=True))
+        for start in range(0, len(pks), 500):  # bounded IN lists for SQLite
+            relation.related_model._base_manager.filter(pk__in=pks[start : start + 500]).update(
+                **{field_name: target}
+            )
+        if pks:
+            recording_rows_moved.send(sender=relation.related_model, pks=pks, target_id=target.pk)
     source.delete()
     return target
 
@@ -98,12 +89,13 @@ def assign_recording_mbid(
     length_ms: int | None = None,
     credit: ArtistCredit | None = None,
     artist_name: str | None = None,
+    disambiguation: str | None = None,
 ) -> Recording:
     """Resolve an unresolved recording to ``mbid``.
 
     When a row for that MBID exists already, the two merge and every listen
-    follows. Either way the reported text keeps pointing at the result, so
-    future listens of the same text need no resolution.
+    follows. Either way the reported identity keeps pointing at the result, so
+    future listens of the same identity need no resolution.
 
     Callers hold copies that may be minutes old: the row is re-read under lock,
     and only a curator may change a row that was resolved, merged away or marked
@@ -113,8 +105,8 @@ def assign_recording_mbid(
     by_curator = decided_by == RecordingAlias.DecidedBy.CURATOR
     stale_key = recording.unresolved_key
     current = Recording.objects.select_for_update().filter(pk=recording.pk).first()
-    if current is None:  # merged away meanwhile: its text now leads elsewhere
-        alias = RecordingAlias.objects.filter(text_key=stale_key).first() if stale_key else None
+    if current is None:  # merged away meanwhile: its identity now leads elsewhere
+        alias = RecordingAlias.objects.filter(key=stale_key).first() if stale_key else None
         if alias is None or not by_curator:
             return alias.recording if alias else recording
         current = Recording.objects.select_for_update().get(pk=alias.recording_id)
@@ -123,13 +115,21 @@ def assign_recording_mbid(
     ):
         return current
     recording = current
-    text_key = recording.unresolved_key
-    reported = (recording.artist_name, recording.title)
+    reported = ReportedTrack(
+        recording.artist_name,
+        recording.title,
+        recording.album_name,
+        hint_mbid=str(recording.hint_mbid) if recording.hint_mbid else None,
+    )
+    identity_key = recording.unresolved_key
     target = Recording.objects.select_for_update().filter(mbid=mbid).first()
     if target is None:
         recording.mbid = mbid
         recording.status = Recording.Status.RESOLVED
         recording.unresolved_key = None
+        recording.text_key = ""
+        recording.album_name = ""
+        recording.hint_mbid = None
         recording.last_error = ""
         recording.next_attempt_at = None
         target = recording
@@ -144,19 +144,48 @@ def assign_recording_mbid(
         target.artist_credit, target.artist_name = credit, credit.name[:2000]
     elif artist_name:
         target.artist_name = artist_name[:2000]
+    if disambiguation:
+        target.disambiguation = disambiguation[:1000]
     target.save()
-    if text_key:
-        RecordingAlias.objects.update_or_create(
-            text_key=text_key,
-            defaults={
-                "recording": target,
-                "decided_by": decided_by,
-                "curator_id": curator_id,
-                "artist_name": reported[0],
-                "track_name": reported[1],
-            },
+    if identity_key:
+        store_alias(
+            key=identity_key,
+            reported=reported,
+            recording=target,
+            decided_by=decided_by,
+            curator_id=curator_id,
         )
     return target
+
+
+def store_alias(
+    *,
+    key: str,
+    reported: ReportedTrack,
+    recording: Recording,
+    decided_by: str,
+    curator_id: int | None = None,
+    scope: str = RecordingAlias.Scope.IDENTITY,
+) -> RecordingAlias:
+    """Point a reported identity (or, with scope ``text``, a text on every album) at
+    ``recording``: every later listen of it goes there without resolution."""
+    every_album = scope == RecordingAlias.Scope.TEXT
+    alias, _ = RecordingAlias.objects.update_or_create(
+        key=key,
+        defaults={
+            "recording": recording,
+            "decided_by": decided_by,
+            "curator_id": curator_id,
+            "scope": scope,
+            "text_key": reported.text_key,
+            "artist_name": reported.artist_name[:2000],
+            "track_name": reported.track_name[:1000],
+            "album_name": "" if every_album else reported.album_name[:1000],
+            "album_key": "" if every_album else album_key(reported.album_name)[:500],
+            "hint_mbid": None if every_album else reported.hint_mbid,
+        },
+    )
+    return alias
 
 
 # --- Storing what MusicBrainz returns ----------------------------------------------
@@ -371,6 +400,8 @@ def lookup_artist(*, mbid: str, client: mb.MusicBrainzClient | None = None) -> A
 
 @dataclass(frozen=True)
 class ReportedTrack:
+    """A track as a listen reported it: its identity, and what resolution uses."""
+
     artist_name: str
     track_name: str
     album_name: str = ""
@@ -379,37 +410,52 @@ class ReportedTrack:
 
     @property
     def key(self) -> str:
+        return identity_key_digest(
+            self.artist_name, self.track_name, self.album_name, self.hint_mbid
+        )
+
+    @property
+    def text_key(self) -> str:
         return text_key_digest(self.artist_name, self.track_name)
 
 
+# Only what ingest reads (pk, MBID, status, hint, age): this runs for every batch.
+_INGEST_FIELDS = ("id", "mbid", "status", "unresolved_key", "hint_mbid", "created_at")
+
+
 def recordings_for_tracks(tracks: Iterable[ReportedTrack]) -> dict[str, Recording]:
-    """Text key → recording for a batch of reported tracks, in a few queries:
-    decided texts through their alias, the rest through their unresolved row,
-    created for texts never seen (safe against concurrent creators)."""
+    """Identity key → recording for a batch of reported tracks, in a few queries.
+
+    In order: the identity's own answer (alias); a curator's answer for the text
+    on every album; the identity's unresolved row; for an identity seen for the
+    first time without a source MBID, the answer every other report of its text
+    agrees on (:func:`agreed_recordings`); else a new unresolved row (safe against
+    concurrent creators). An identity with a source MBID waits on its own row for
+    that MBID to be checked: a verified source MBID beats any text answer.
+    """
     first_seen: dict[str, ReportedTrack] = {}
     for track in tracks:
         first_seen.setdefault(track.key, track)
-    # Only what ingest reads (pk, MBID, status, hint, age): this runs for every batch.
-    fields = ("id", "mbid", "status", "unresolved_key", "hint_mbid", "created_at")
-    found: dict[str, Recording] = {
-        alias.text_key: alias.recording
-        for alias in RecordingAlias.objects.filter(text_key__in=first_seen)
-        .select_related("recording")
-        .only("text_key", *(f"recording__{name}" for name in fields))
-    }
+    found = _decided_recordings(first_seen)
     missing = [key for key in first_seen if key not in found]
-    found |= {
-        r.unresolved_key: r
-        for r in Recording.objects.filter(unresolved_key__in=missing).only(*fields)
-    }
-    # Sorted: two workers inserting the same new texts in different orders would
-    # deadlock on the unique index (PostgreSQL).
-    missing = sorted(key for key in first_seen if key not in found)
+    if missing:
+        found |= {
+            r.unresolved_key: r
+            for r in Recording.objects.filter(unresolved_key__in=missing).only(*_INGEST_FIELDS)
+        }
+        missing = [key for key in missing if key not in found]
+    if missing:
+        found |= agreed_recordings([first_seen[k] for k in missing if not first_seen[k].hint_mbid])
+        missing = [key for key in missing if key not in found]
+    # Sorted: two workers inserting the same new identities in different orders
+    # would deadlock on the unique index (PostgreSQL).
+    missing.sort()
     if missing:
         Recording.objects.bulk_create(
             [
                 Recording(
                     unresolved_key=key,
+                    text_key=first_seen[key].text_key,
                     status=Recording.Status.UNRESOLVED,
                     title=first_seen[key].track_name[:1000],
                     artist_name=first_seen[key].artist_name[:2000],
@@ -423,6 +469,110 @@ def recordings_for_tracks(tracks: Iterable[ReportedTrack]) -> dict[str, Recordin
         )
         found |= {
             r.unresolved_key: r
-            for r in Recording.objects.filter(unresolved_key__in=missing).only(*fields)
+            for r in Recording.objects.filter(unresolved_key__in=missing).only(*_INGEST_FIELDS)
         }
     return found
+
+
+def known_recording_for_track(track: ReportedTrack) -> Recording | None:
+    """What is known of a report without storing anything: its answer, a curator's
+    answer for every album, or the answer every report of its text agrees on."""
+    found = _decided_recordings({track.key: track})
+    if track.key not in found and not track.hint_mbid:
+        found |= agreed_recordings([track])
+    return found.get(track.key)
+
+
+def _decided_recordings(tracks: dict[str, ReportedTrack]) -> dict[str, Recording]:
+    """Identity key → recording for identities with an answer of their own, or whose
+    text a curator decided for every album."""
+    fields = ("key", *(f"recording__{name}" for name in _INGEST_FIELDS))
+    found: dict[str, Recording] = {
+        alias.key: alias.recording
+        for alias in RecordingAlias.objects.filter(key__in=tracks)
+        .select_related("recording")
+        .only(*fields)
+    }
+    by_every_album: dict[str, list[str]] = {}
+    for key, track in tracks.items():
+        if key not in found:
+            every = every_album_key_digest(track.artist_name, track.track_name)
+            by_every_album.setdefault(every, []).append(key)
+    if by_every_album:
+        for alias in (
+            RecordingAlias.objects.filter(key__in=list(by_every_album))
+            .select_related("recording")
+            .only(*fields)
+        ):
+            found |= dict.fromkeys(by_every_album[alias.key], alias.recording)
+    return found
+
+
+def agreed_recordings(tracks: Sequence[ReportedTrack]) -> dict[str, Recording]:
+    """Identity key → the recording that every answer known for the same text agrees
+    on, for reports that may reuse it (no query beyond two when none can).
+
+    A report with an album reuses the answers for that text on that album (with
+    other source MBIDs). A report without album reuses the answers of the text on
+    every album only when they all name one recording, and that recording is the
+    version the title names: a plain "Polly" is not the MTV Unplugged recording just
+    because the only album it was heard on so far is *MTV Unplugged in New York*.
+    """
+    if not tracks:
+        return {}
+    by_text: dict[str, list[RecordingAlias]] = {}
+    for alias in (
+        RecordingAlias.objects.filter(
+            text_key__in={t.text_key for t in tracks}, scope=RecordingAlias.Scope.IDENTITY
+        )
+        .select_related("recording")
+        .only(
+            "text_key",
+            "album_key",
+            "album_name",
+            "recording_id",
+            "recording__title",
+            "recording__disambiguation",
+            *(f"recording__{name}" for name in _INGEST_FIELDS),
+        )
+    ):
+        by_text.setdefault(alias.text_key, []).append(alias)
+    if not by_text:
+        return {}
+    candidates: dict[str, tuple[ReportedTrack, list[RecordingAlias]]] = {}
+    for track in tracks:
+        aliases = by_text.get(track.text_key, [])
+        wanted = album_key(track.album_name)
+        if wanted:
+            aliases = [a for a in aliases if a.album_key == wanted]
+        if aliases and len({a.recording_id for a in aliases}) == 1:
+            candidates[track.key] = (track, aliases)
+    live_ids = _on_live_release_groups(
+        {aliases[0].recording_id for track, aliases in candidates.values() if not track.album_name}
+    )
+    agreed: dict[str, Recording] = {}
+    for key, (track, aliases) in candidates.items():
+        recording = aliases[0].recording
+        if not track.album_name:
+            versions = parse_title(recording.title).versions | version_tags(
+                recording.disambiguation
+            )
+            if recording.pk in live_ids:
+                versions |= {"live"}
+            for alias in aliases:  # the album said so ("Live at Leeds")
+                versions |= version_tags(album_base(alias.album_name))
+            if versions != parse_title(track.track_name).versions:
+                continue
+        agreed[key] = recording
+    return agreed
+
+
+def _on_live_release_groups(recording_ids: Iterable[int]) -> set[int]:
+    """Which of these recordings are on a stored live release group."""
+    ids = list(recording_ids)
+    if not ids:
+        return set()
+    rows = Track.objects.filter(recording_id__in=ids).values_list(
+        "recording_id", "release__release_group__secondary_types"
+    )
+    return {recording_id for recording_id, types in rows if "Live" in (types or [])}

@@ -137,12 +137,35 @@ def test_find_candidates_upstream_error_is_a_message_not_a_500(admin_client, wwr
 # --- Assigning -------------------------------------------------------------------
 
 
-def test_assigning_a_candidate_resolves_every_listen_and_logs_it(
+def test_assigning_for_this_album_only_moves_that_albums_listens(
+    admin_client, admin_user, wwry, mocked
+):
+    mock_lookup(mocked)
+    page = admin_client.get(curate_url(wwry)).content.decode()
+    # The page says what each scope moves: 3 plays on the album, 5 on every album.
+    assert "This album (and source MBID)</strong>: 3 plays on 1 report" in page
+    assert "Every album</strong>: 5 plays on 2 reports" in page
+
+    response = admin_client.post(assign_url(wwry), {"reference": WWRY_SHORT, "scope": "identity"})
+
+    assert response.status_code == 302
+    resolved = Recording.objects.get(mbid=WWRY_SHORT)
+    moved = ListenEvent.objects.filter(recording=resolved)
+    assert set(moved.values_list("album_name", flat=True)) == {"News of the World"}
+    assert moved.count() == 3
+    # The album-less report stays unresolved, with its two listens.
+    left = Recording.objects.get(mbid__isnull=True)
+    assert (left.album_name, left.listens.count()) == ("", 2)
+    decision = CurationDecision.objects.get()
+    assert (decision.scope, decision.listen_count) == ("identity", 3)
+
+
+def test_assigning_a_candidate_for_every_album_resolves_every_listen_and_logs_it(
     admin_client, admin_user, wwry, mocked
 ):
     mock_lookup(mocked)
 
-    response = admin_client.post(assign_url(wwry), {"reference": WWRY_SHORT})
+    response = admin_client.post(assign_url(wwry), {"reference": WWRY_SHORT, "scope": "text"})
 
     assert response.status_code == 302
     assert response["Location"] == LIST
@@ -154,7 +177,7 @@ def test_assigning_a_candidate_resolves_every_listen_and_logs_it(
         126826,
     )
     assert set(ListenEvent.objects.values_list("recording_id", flat=True)) == {resolved.pk}
-    alias = RecordingAlias.objects.get(recording=resolved)
+    alias = RecordingAlias.objects.get(recording=resolved, scope="text")
     assert (alias.decided_by, alias.curator) == ("curator", admin_user)
     decision = CurationDecision.objects.get()
     assert (decision.action, decision.curator, str(decision.mbid)) == (
@@ -167,20 +190,47 @@ def test_assigning_a_candidate_resolves_every_listen_and_logs_it(
         "We Will Rock You",
         "News of the World",
     )
-    assert (decision.previous_status, decision.listen_count) == ("unresolved", 5)
+    assert (decision.previous_status, decision.listen_count, decision.scope) == (
+        "unresolved",
+        5,
+        "text",
+    )
     assert decision.recording == resolved
 
 
-def test_a_decision_applies_to_future_listens_of_the_text(admin_client, wwry, mocked):
+def test_a_decision_for_every_album_applies_to_future_listens_of_the_text(
+    admin_client, wwry, mocked
+):
     mock_lookup(mocked)
-    admin_client.post(assign_url(wwry), {"reference": WWRY_SHORT})
+    admin_client.post(assign_url(wwry), {"reference": WWRY_SHORT, "scope": "text"})
 
-    # Ingest paths: one text at a time and in batches; no request is made.
+    # Ingest paths: one text at a time and in batches, on any album; no request is made.
     later = get_or_create_recording_for_text(artist_name="QUEEN", track_name="We will rock you")
-    batch = recordings_for_tracks([ReportedTrack("Queen", "We Will Rock You")])
+    batch = recordings_for_tracks(
+        [
+            ReportedTrack("Queen", "We Will Rock You", "Greatest Hits"),
+            ReportedTrack("Queen", "We Will Rock You"),
+        ]
+    )
     assert str(later.mbid) == WWRY_SHORT
-    assert [str(r.mbid) for r in batch.values()] == [WWRY_SHORT]
+    assert {str(r.mbid) for r in batch.values()} == {WWRY_SHORT}
     assert resolve_track_to_mb_recording("We Will Rock You", "Queen") == WWRY_SHORT
+
+
+def test_a_decision_for_this_album_applies_to_future_listens_on_that_album_only(
+    admin_client, wwry, mocked
+):
+    mock_lookup(mocked)
+    admin_client.post(assign_url(wwry), {"reference": WWRY_SHORT, "scope": "identity"})
+
+    on_album = get_or_create_recording_for_text(
+        artist_name="Queen", track_name="We Will Rock You", album_name="News of the World"
+    )
+    other_album = get_or_create_recording_for_text(
+        artist_name="Queen", track_name="We Will Rock You", album_name="Live Killers"
+    )
+    assert str(on_album.mbid) == WWRY_SHORT
+    assert other_album.mbid is None
 
 
 def test_assigning_an_mbid_we_already_have_merges_the_listens(
@@ -192,7 +242,7 @@ def test_assigning_an_mbid_we_already_have_merges_the_listens(
     )
     mock_lookup(mocked)
 
-    admin_client.post(assign_url(wwry), {"reference": WWRY_SHORT})
+    admin_client.post(assign_url(wwry), {"reference": WWRY_SHORT, "scope": "text"})
 
     assert not Recording.objects.filter(pk=wwry.pk).exists()
     assert ListenEvent.objects.filter(recording_id=existing.pk).count() == 9
@@ -203,7 +253,8 @@ def test_pasting_a_musicbrainz_url_assigns_it(admin_client, wwry, mocked):
     mock_lookup(mocked, WWRY_LONG)
 
     response = admin_client.post(
-        assign_url(wwry), {"reference": f"  https://musicbrainz.org/recording/{WWRY_LONG}  "}
+        assign_url(wwry),
+        {"reference": f"  https://musicbrainz.org/recording/{WWRY_LONG}  ", "scope": "text"},
     )
 
     assert response.status_code == 302
@@ -236,7 +287,7 @@ def test_a_bad_paste_shows_an_error_and_changes_nothing(admin_client, wwry, refe
 def test_an_mbid_musicbrainz_does_not_know_is_refused(admin_client, wwry, mocked):
     mocked.get(MB + f"recording/{WWRY_SHORT}", status=404, json={"error": "Not Found"})
 
-    response = admin_client.post(assign_url(wwry), {"reference": WWRY_SHORT})
+    response = admin_client.post(assign_url(wwry), {"reference": WWRY_SHORT, "scope": "text"})
 
     assert response.status_code == 200
     assert f"MusicBrainz has no recording {WWRY_SHORT}" in response.content.decode()
@@ -246,7 +297,7 @@ def test_an_mbid_musicbrainz_does_not_know_is_refused(admin_client, wwry, mocked
 def test_musicbrainz_down_while_assigning_is_a_message(admin_client, wwry, mocked):
     mocked.get(MB + f"recording/{WWRY_SHORT}", status=503, body="maintenance")
 
-    response = admin_client.post(assign_url(wwry), {"reference": WWRY_SHORT})
+    response = admin_client.post(assign_url(wwry), {"reference": WWRY_SHORT, "scope": "text"})
 
     assert response.status_code == 200
     assert any("MusicBrainz could not be asked" in m for m in messages_of(response))
@@ -281,7 +332,7 @@ def test_empty_reference_is_an_error():
 def test_mark_not_in_musicbrainz_stops_retries_and_is_logged(admin_client, admin_user, wwry):
     url = reverse("admin:metadata_unresolvedrecording_not_in_musicbrainz", args=[wwry.pk])
 
-    response = admin_client.post(url)
+    response = admin_client.post(url, {"scope": "text"})
 
     assert response.status_code == 302
     wwry.refresh_from_db()
@@ -389,7 +440,7 @@ def test_merge_needs_two_tracks(admin_client, wwry):
 
 def test_decisions_are_visible_read_only(admin_client, wwry, mocked):
     mock_lookup(mocked)
-    admin_client.post(assign_url(wwry), {"reference": WWRY_SHORT})
+    admin_client.post(assign_url(wwry), {"reference": WWRY_SHORT, "scope": "text"})
     decision = CurationDecision.objects.get()
 
     listing = admin_client.get(reverse("admin:metadata_curationdecision_changelist"))

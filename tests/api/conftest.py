@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import ExternalAccount, ListenSource
 from listens.models import ListenEvent
-from metadata.matching import text_key_digest
+from metadata.matching import identity_key_digest, text_key_digest
 from metadata.models import Artist, ArtistCredit, ArtistCreditName, Recording
 
 T0 = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
@@ -89,7 +89,8 @@ def resolved_recording(title: str, credit: ArtistCredit | None = None, **fields)
 
 def unresolved_recording(artist: str, title: str, **fields) -> Recording:
     return Recording.objects.create(
-        unresolved_key=text_key_digest(artist, title),
+        unresolved_key=identity_key_digest(artist, title, fields.get("album_name", "")),
+        text_key=text_key_digest(artist, title),
         status=fields.pop("status", Recording.Status.UNRESOLVED),
         title=title,
         artist_name=artist,
@@ -109,8 +110,8 @@ def make_listen(
 ) -> ListenEvent:
     if recording is None:
         recording = Recording.objects.filter(
-            unresolved_key=text_key_digest(artist, track)
-        ).first() or unresolved_recording(artist, track)
+            unresolved_key=identity_key_digest(artist, track, album)
+        ).first() or unresolved_recording(artist, track, album_name=album)
     return ListenEvent.objects.create(
         user_id=account.user_id,
         account=account,

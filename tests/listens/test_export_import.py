@@ -67,10 +67,13 @@ def store_lastfm(user, *listens: tuple[int, str, str, str]) -> ExternalAccount:
 
 
 def identity(user) -> list[tuple]:
+    # The recording's MBID, not its row: an unresolved listen whose source sent an
+    # MBID (alice's ListenBrainz mapping) is its own identity, and the export does not
+    # repeat an MBID that was never verified.
     return list(
         ListenEvent.objects.filter(user=user)
         .order_by("listened_at", "track_key")
-        .values_list("listened_at", "artist_name", "track_name", "album_name", "recording_id")
+        .values_list("listened_at", "artist_name", "track_name", "album_name", "recording__mbid")
     )
 
 

@@ -493,7 +493,7 @@ def test_recording_merged_away_during_a_run_is_looked_up_again(lastfm_account, m
             target = resolved_same_song()
             merged.append(merge_recordings(source=stale, target=target))
             RecordingAlias.objects.create(
-                text_key=stale.unresolved_key, recording=target, decided_by="curator"
+                key=stale.unresolved_key, recording=target, decided_by="curator"
             )
 
     run = ingest_account(account=lastfm_account, now=at(RUN1), on_page=curator_merges_it)
@@ -517,7 +517,7 @@ def test_a_text_a_curator_repoints_during_a_run_is_followed_once_the_memo_expire
             waiting = Recording.objects.get(artist_name="Comete", title="Same Song")
             chosen.append(resolved_same_song())
             RecordingAlias.objects.create(
-                text_key=waiting.unresolved_key, recording=chosen[0], decided_by="curator"
+                key=waiting.unresolved_key, recording=chosen[0], decided_by="curator"
             )
 
     ingest_account(account=lastfm_account, now=at(RUN1), on_page=curator_repoints_it)

@@ -15,6 +15,7 @@ from listens.models import ListenEvent, TasteSnapshot
 from listens.services import now_playing, take_taste_snapshot
 from metadata.matching import text_key_digest
 from metadata.models import Recording, RecordingAlias
+from metadata.services import ReportedTrack, store_alias
 from tests.payloads import load_payload
 
 pytestmark = pytest.mark.django_db
@@ -135,8 +136,12 @@ def test_now_playing_reports_the_mbid_already_decided_for_that_text(lb_account, 
         title="Machine Gun Silhouette",
         artist_name="Jack White",
     )
-    RecordingAlias.objects.create(
-        text_key=text_key_digest("Jack White", "Machine Gun Silhouette"),
+    reported = ReportedTrack(
+        "Jack White", "Machine Gun Silhouette", "Acoustic Recordings 1998-2016"
+    )
+    store_alias(
+        key=reported.key,
+        reported=reported,
         recording=recording,
         decided_by=RecordingAlias.DecidedBy.RESOLVER,
     )

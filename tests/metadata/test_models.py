@@ -8,7 +8,7 @@ from django.db import IntegrityError, transaction
 
 from accounts.models import ExternalAccount, ListenSource
 from listens.models import ListenEvent
-from metadata.matching import text_key_digest
+from metadata.matching import identity_key_digest, text_key_digest
 from metadata.models import Artist, Recording, RecordingAlias, Release, ReleaseGroup, Track
 from metadata.services import (
     assign_recording_mbid,
@@ -66,14 +66,16 @@ def test_same_title_by_two_artists_stays_two_recordings():
     assert one.pk != other.pk
 
 
-def test_database_refuses_a_second_unresolved_row_for_one_text():
-    get_or_create_recording_for_text(artist_name="AC/DC", track_name="Thunderstruck")
+def test_database_refuses_a_second_unresolved_row_for_one_identity():
+    get_or_create_recording_for_text(
+        artist_name="AC/DC", track_name="Thunderstruck", album_name="The Razors Edge"
+    )
 
     with pytest.raises(IntegrityError), transaction.atomic():
         Recording.objects.create(
             title="thunderstruck",
             artist_name="ac/dc",
-            unresolved_key=text_key_digest("ac/dc", "thunderstruck"),
+            unresolved_key=identity_key_digest("ac/dc", "thunderstruck", "the razors edge"),
         )
 
 
@@ -148,7 +150,7 @@ def test_merge_moves_tracks_and_aliases_too():
     Track.objects.create(
         release=release, recording=source, medium_position=1, position=4, title="Spread Your Wings"
     )
-    RecordingAlias.objects.create(text_key="k", recording=source, decided_by="resolver")
+    RecordingAlias.objects.create(key="k", recording=source, decided_by="resolver")
 
     merge_recordings(source=source, target=target)
 
