@@ -4,3 +4,14 @@ from django.apps import AppConfig
 class ListensConfig(AppConfig):
     name = "listens"
     verbose_name = "Listens"
+
+    def ready(self) -> None:
+        from listens.models import ListenEvent
+        from metadata.signals import recording_rows_moved
+
+        def listens_moved(sender, pks, target_id, **kwargs) -> None:
+            from listens.duplicates import mark_duplicates_of_moved_listens
+
+            mark_duplicates_of_moved_listens(listen_ids=pks)
+
+        recording_rows_moved.connect(listens_moved, sender=ListenEvent, weak=False)

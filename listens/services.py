@@ -49,6 +49,7 @@ from django.utils import timezone
 from accounts.models import ExternalAccount, ListenSource
 from listens.clients.lastfm import LastfmClient, LastfmTrack
 from listens.clients.listenbrainz import LBListen, ListenBrainzClient
+from listens.duplicates import mark_cross_source_duplicates
 from listens.models import IngestRun, ListenEvent, TasteSnapshot
 from listens.providers import get_lastfm_client, get_listenbrainz_client
 from metadata.clients.musicbrainz import parse_mbid
@@ -620,47 +621,6 @@ def db_datetime_adapter(db: BaseDatabaseWrapper) -> Callable[[datetime], Any]:
         return str(value.replace(tzinfo=None)) if value.tzinfo is UTC else adapt(value)
 
     return adapt_utc
-
-
-def mark_cross_source_duplicates(
-    *, account: ExternalAccount, since: datetime, until: datetime
-) -> int:
-    """Mark this account's new listens that the user's other source also has
-    (same track text or recording within the window) as duplicates of those."""
-    window = timedelta(seconds=settings.CROSS_SOURCE_DUPLICATE_WINDOW_SECONDS)
-    others = list(
-        ListenEvent.objects.filter(
-            user_id=account.user_id,
-            listened_at__range=(since - window, until + window),
-            duplicate_of__isnull=True,
-        )
-        .exclude(source=account.source)
-        .values_list("pk", "listened_at", "track_key", "recording_id")
-    )
-    if not others:
-        return 0
-    by_key: dict[object, list[tuple[int, datetime]]] = {}
-    for other_pk, other_when, other_key, other_recording in others:
-        by_key.setdefault(other_key, []).append((other_pk, other_when))
-        by_key.setdefault(other_recording, []).append((other_pk, other_when))
-    marked = 0
-    taken: set[int] = set()
-    candidates = ListenEvent.objects.filter(
-        account=account, listened_at__range=(since, until), duplicate_of__isnull=True
-    ).values_list("pk", "listened_at", "track_key", "recording_id")
-    for pk, when, key, recording_id in candidates:
-        match = next(
-            (
-                other_pk
-                for other_pk, other_when in by_key.get(key, []) + by_key.get(recording_id, [])
-                if other_pk not in taken and abs(other_when - when) <= window
-            ),
-            None,
-        )
-        if match is not None:
-            taken.add(match)
-            marked += ListenEvent.objects.filter(pk=pk).update(duplicate_of_id=match)
-    return marked
 
 
 # --- One account's ingest ------------------------------------------------------------

@@ -2,6 +2,13 @@
 # aliases are keyed by it (the data is re-keyed by listens.0005).
 
 from django.db import migrations, models
+from django.db.models import F
+
+
+def copy_keys(apps, schema_editor):
+    # The old unique text key is the alias key until listens.0005 re-keys it. A
+    # rename would leave PostgreSQL's index names behind, clashing with the new field.
+    apps.get_model("metadata", "RecordingAlias").objects.update(key=F("text_key"))
 
 
 class Migration(migrations.Migration):
@@ -10,7 +17,18 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RenameField(model_name="recordingalias", old_name="text_key", new_name="key"),
+        migrations.AddField(
+            model_name="recordingalias",
+            name="key",
+            field=models.CharField(max_length=64, null=True),
+        ),
+        migrations.RunPython(copy_keys, migrations.RunPython.noop),
+        migrations.RemoveField(model_name="recordingalias", name="text_key"),
+        migrations.AlterField(
+            model_name="recordingalias",
+            name="key",
+            field=models.CharField(max_length=64, unique=True),
+        ),
         migrations.AddField(
             model_name="recordingalias",
             name="text_key",
