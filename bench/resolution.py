@@ -1,27 +1,45 @@
-"""Track-resolution bench: upstream requests and accuracy, project vs naive search.
+"""Track-resolution bench: per-listen accuracy and upstream requests, project vs naive.
 
-    .venv/bin/python -m bench.resolution [--listens 3000] [--seed 1] [--show 5]
+    .venv/bin/python -m bench.resolution [--listens 3000] [--seed 1] [--show 5] [--faults]
 
 Builds a synthetic MusicBrainz catalog with the noise real listen sources carry
-(remaster suffixes, feat. variants, quote and accent variants, live and studio
-recordings of one song, one title by several artists, several albums per artist,
-deluxe editions, singles, texts that are not in the catalog at all), a listening
-history over it (album sessions and single plays, long-tailed), and serves the
-catalog with the local emulator (MusicBrainz search/lookup/browse and the
-ListenBrainz MBID mapper). Then, on a throwaway database (``bench._django``):
+(remaster suffixes, feat. variants, quote and accent variants, one title by several
+artists, several albums per artist, deluxe editions, singles and their "single
+version" recordings, texts that are not in the catalog at all) and what issue 10
+says broke: studio and live albums that re-record songs under the same titles
+("Live at <venue>", live albums whose title names no version, and "MTV Unplugged
+…" albums whose recordings say "live, <date>: MTV Unplugged"), versions a source
+names that the catalog lacks ("Song (Demo)", "Song - Live" of an artist with no
+such recording: they must stay unresolved), and Last.fm-style source MBIDs: about
+30 % of listens carry their recording's MBID (album-less ones too, whatever the
+text's first listen was), a few carry an MBID MusicBrainz does not know, and some
+plain titles carry the MBID of the artist's live recording of the song (Last.fm
+keeps one MBID per artist and title). Then a listening history over it (album
+sessions and single plays, long-tailed), and the catalog served by the local
+emulator (MusicBrainz search/lookup/browse and the ListenBrainz MBID mapper).
+On a throwaway database (``bench._django``):
 
-1. the project: unresolved rows created as ingest does (``recordings_for_tracks``,
-   the first listen's album and duration), ``resolve_unresolved()``, then each
-   listen's text read back through ``get_or_create_recording_for_text``;
-   once with the MBID mapper and once with ``MBID_MAPPER_ENABLED=False``;
-2. a naive resolver: one recording search per distinct (artist, title) through
-   the project's ``MusicBrainzClient``, taking the first hit whose normalized
-   title equals the reported title.
+1. the project, per listen, through the real pipeline: one user and Last.fm
+   account, the history stored by ``store_page`` in batches of 1000 listens (one
+   listen per instant, in time order, one run memo), ``resolve_unresolved()`` in
+   rounds until nothing is due, then each stored ``ListenEvent``'s recording MBID
+   read back in listen order; once with the MBID mapper and once with
+   ``MBID_MAPPER_ENABLED=False``. With ``--faults`` the emulator answers a share
+   of MusicBrainz and mapper requests during resolution with 500, 503 or 429
+   (Retry-After) or drops the connection; rows that failed wait out no backoff
+   (their ``next_attempt_at`` is reset between rounds, at most ``MAX_ROUNDS``);
+2. a naive resolver (never faulted): one recording search per distinct (artist,
+   title) through the project's ``MusicBrainzClient``, taking the first hit whose
+   normalized title equals the reported title.
 
-Requests are counted from the emulator's log (MusicBrainz and the mapper apart).
-Precision = correct MBIDs / MBIDs given; recall = correct MBIDs / listens whose
-text is in the catalog. Both are per listen (the targets), and per distinct
-track too. Exit code 0 whatever the figures: this is a report, not a test.
+Requests are counted from the emulator's log (MusicBrainz and the mapper apart,
+faulted answers included). Precision = correct MBIDs / MBIDs given; recall =
+correct MBIDs / listens whose text is in the catalog. Both are per listen (the
+targets), and per distinct (artist, title, album) too. Wrong listens that got the
+recording of their text's first listen (the old one-answer-per-text rule) are
+counted apart, and so are listens by trait (hints, live, version misses). With
+``--show N`` each kind of mistake is listed with the reason on its row
+(``Recording.last_error``). Exit code 0 whatever the figures: a report, not a test.
 """
 
 from __future__ import annotations

@@ -362,19 +362,23 @@ def candidate_agrees(track: TrackText, candidate: RecordingCandidate) -> TitleMa
     return compare_titles(track.parts, candidate.title)
 
 
-def versions_agree(track: TrackText, candidate: RecordingCandidate) -> bool:
+def versions_agree(
+    track: TrackText, candidate: RecordingCandidate, *, named_by_source: bool = False
+) -> bool:
     """Whether the candidate is the version the report names. "(Live Aid)" is never a
     recording that says nothing of being live, and a plain title is never a live (or
     demo, remix …) recording unless the album says so: the candidate is on the
     reported album and that album names the version ("Live at Leeds", "MTV
-    Unplugged …") or is a live release. Sources do drop "(Live)" on live albums."""
+    Unplugged …") or is a live release. Sources do drop "(Live)" on live albums.
+    A recording the source itself named (``named_by_source``) need not be known to
+    be on the album: the album naming the version is enough."""
     differing = track.parts.versions ^ candidate.versions
     if not differing:
         return True
-    if not on_reported_album(track, candidate):
+    if not named_by_source and not on_reported_album(track, candidate):
         return False
     explained = version_tags(album_base(track.album))
-    if candidate.on_live_releases_only:
+    if candidate.on_live_releases_only and on_reported_album(track, candidate):
         explained |= {"live"}
     return differing <= explained
 
@@ -393,7 +397,7 @@ def verify_hint(track: TrackText, candidate: RecordingCandidate) -> bool:
     recording's MBID: the version rule of :func:`versions_agree` applies to it too."""
     if not artist_matches(track.artist, candidate.credited_names, candidate.credit_display):
         return False
-    if not versions_agree(track, candidate):
+    if not versions_agree(track, candidate, named_by_source=True):
         return False
     return compare_titles(track.parts, candidate.title) is not TitleMatch.NONE
 

@@ -1,0 +1,142 @@
+"""Album-aware track identity: each listen gets the recording its own (artist, title,
+album, source MBID) means, whatever another listen of the same text got.
+
+The catalog (``tests.identity_catalog``) is Nirvana's *Nevermind* and *MTV Unplugged
+in New York* (the same songs, live, under the same titles), Queen's studio "Bohemian
+Rhapsody" and Oasis's "Wonderwall" with a live recording.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from metadata.models import Recording
+from tests.identity_catalog import (
+    COME_AS_YOU_ARE,
+    COME_AS_YOU_ARE_LIVE,
+    POLLY,
+    POLLY_LIVE,
+    UNPLUGGED_DISAMBIGUATION,
+    WONDERWALL,
+    WONDERWALL_LIVE,
+    account,
+    listen,
+    mbids,
+    mocked,
+    resolve,
+    store,
+)
+
+pytestmark = pytest.mark.django_db
+__all__ = ["account", "mocked"]  # fixtures
+
+
+def test_polly_on_nevermind_with_its_mbid_is_never_the_unplugged_recording(account, mocked):
+    # The first listen of the text is the Unplugged one, and is resolved first.
+    first = store(account, listen("Nirvana", "Polly", "MTV Unplugged in New York"))
+    resolve()
+    assert mbids(first) == [POLLY_LIVE]
+
+    # Last.fm sends the Nevermind recording's MBID with the Nevermind listen.
+    later = store(account, listen("Nirvana", "Polly", "Nevermind", hint=POLLY))
+    resolve()
+
+    assert mbids(later) == [POLLY]
+    assert mbids(first) == [POLLY_LIVE]  # the other identity's listens did not move
+
+
+def test_a_verified_source_mbid_beats_the_cached_answer_for_the_same_text(account, mocked):
+    store(account, listen("Nirvana", "Polly", "Nevermind"))
+    resolve()
+    # Now both recordings are stored; a listen naming the other one with a known
+    # MBID gets it at once, without a request.
+    Recording.objects.create(
+        mbid=POLLY_LIVE,
+        status="resolved",
+        title="Polly",
+        artist_name="Nirvana",
+        disambiguation=UNPLUGGED_DISAMBIGUATION,
+    )
+    calls = len(mocked.calls)
+
+    unplugged = store(account, listen("Nirvana", "Polly", "MTV Unplugged in New York", POLLY_LIVE))
+
+    assert mbids(unplugged) == [POLLY_LIVE]
+    assert len(mocked.calls) == calls
+
+
+def test_come_as_you_are_on_nevermind_is_the_studio_recording(account, mocked):
+    listens = store(
+        account,
+        listen("Nirvana", "Come as You Are", "MTV Unplugged in New York"),
+        listen("Nirvana", "Come as You Are", "Nevermind"),
+        listen("Nirvana", "Come as You Are"),  # no album: a plain title is not live
+    )
+
+    resolve()
+
+    assert mbids(listens) == [COME_AS_YOU_ARE_LIVE, COME_AS_YOU_ARE, COME_AS_YOU_ARE]
+    # One search served the three reports of the text.
+    searches = [c for c in mocked.calls if "query=" in c.request.url]
+    assert len(searches) == 1
+
+
+def test_a_version_in_the_title_never_resolves_to_a_recording_without_it(account, mocked):
+    listens = store(
+        account,
+        listen("Queen", "Bohemian Rhapsody (Live Aid)"),
+        listen("Oasis", "Wonderwall (Live)"),
+        listen("Oasis", "Wonderwall - Remastered 2014"),  # remaster: noise, same recording
+    )
+
+    resolve()
+
+    assert mbids(listens) == [None, WONDERWALL_LIVE, WONDERWALL]
+    rhapsody = Recording.objects.get(title="Bohemian Rhapsody (Live Aid)")
+    assert rhapsody.last_error == "no candidate with the same title and artist"
+
+
+def test_a_live_source_mbid_is_refused_for_a_plain_title_on_the_studio_album(account, mocked):
+    # Last.fm keeps one MBID per artist and title: here the Unplugged one.
+    listens = store(account, listen("Nirvana", "Polly", "Nevermind", hint=POLLY_LIVE))
+
+    resolve()
+
+    assert mbids(listens) == [POLLY]  # the hint is refused; the album decides
+
+
+def test_an_albumless_report_reuses_only_an_answer_every_album_agrees_on(account, mocked):
+    store(account, listen("Nirvana", "Come as You Are", "Nevermind"))
+    resolve()
+    calls = len(mocked.calls)
+
+    # Every album answer for the text names the studio recording: reused, no request.
+    (albumless,) = store(account, listen("Nirvana", "Come as You Are"))
+    assert mbids([albumless]) == [COME_AS_YOU_ARE]
+    assert len(mocked.calls) == calls
+
+
+def test_an_albumless_plain_title_does_not_reuse_a_live_albums_answer(account, mocked):
+    store(account, listen("Nirvana", "Polly", "MTV Unplugged in New York"))
+    resolve()
+
+    # The only album answer is the Unplugged recording: a plain title without album is
+    # not live, so it is resolved on its own.
+    (albumless,) = store(account, listen("Nirvana", "Polly"))
+    assert albumless.recording.mbid is None
+    resolve()
+    assert mbids([albumless]) == [POLLY]
+
+
+def test_an_albumless_report_stays_unresolved_when_the_albums_disagree(account, mocked):
+    store(
+        account,
+        listen("Nirvana", "Polly", "Nevermind"),
+        listen("Nirvana", "Polly", "MTV Unplugged in New York"),
+    )
+    resolve()
+
+    # Two album answers: the album-less report does not take either on trust.
+    (albumless,) = store(account, listen("Nirvana", "Polly"))
+    assert albumless.recording.mbid is None
+    assert albumless.recording.text_key == albumless.track_key
