@@ -45,6 +45,7 @@ counted apart, and so are listens by trait (hints, live, version misses). With
 from __future__ import annotations
 
 import argparse
+import logging
 import random
 import sys
 import time
@@ -1030,6 +1031,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         ) as where,
     ):
         print(f"emulator {emu.base_url}, {where}")
+        if args.faults:  # each failed step is logged; the figures count them instead
+            logging.getLogger("metadata.resolution").setLevel(logging.ERROR)
         faults = args.seed if args.faults else None
         outcomes = [
             run_project(emu, listens, mapper=True, faults=faults),

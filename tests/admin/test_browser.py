@@ -81,7 +81,7 @@ def test_curator_picks_a_candidate_in_the_browser(
 ):
     django_user_model.objects.create_superuser("curator", password="curator-password-1")
     listener = django_user_model.objects.create_user("listener")
-    track = make_listens("Queen", "We Will Rock You", 3, user=listener)
+    track = make_listens("Queen", "We Will Rock You", 3, user=listener, album="News of the World")
     make_listens("Queen", "We Will Rock You", 2, user=listener, source="listenbrainz")
 
     with responses.RequestsMock(assert_all_requests_are_fired=True) as mocked:
@@ -110,10 +110,12 @@ def test_curator_picks_a_candidate_in_the_browser(
 
         row = page.locator(f"tr.candidate[data-mbid='{WWRY_SHORT}']")
         assert "MTV Music History" in row.inner_text()
-        row.locator("input[type=submit]").click()
+        # Two reports of the text (on the album, and without): the curator takes both.
+        assert "Every album: 5 plays on 2 reports" in page.inner_text("#scopes")
+        row.locator("button.scope-text").click()
 
         page.wait_for_selector(".messagelist .success")
-        assert "5 listens of" in page.inner_text(".messagelist")
+        assert "5 plays of" in page.inner_text(".messagelist")
         assert "/admin/metadata/unresolvedrecording/" in page.url
 
     mbids = set(ListenEvent.objects.values_list("recording__mbid", flat=True))
