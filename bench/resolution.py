@@ -55,12 +55,17 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from bench._django import reset_database, throwaway_django
 from metadata.matching import normalize_text, text_key
 from tests.emulator import Emulator, EmuRecording, EmuRelease, World
 from tests.emulator.data import CreditLike
 from tests.emulator.faults import Fault, FaultPlan
+
+if TYPE_CHECKING:  # models are imported once Django is set up
+    from accounts.models import ExternalAccount
+    from metadata.resolution import ResolveSummary
 
 # Targets from issue 10: per listen, on every seed and with upstream faults.
 MAX_REQUEST_RATIO = 0.30  # MusicBrainz requests, x the naive resolver's
@@ -671,7 +676,7 @@ def inject_faults(emu: Emulator, seed: int) -> list[Fault]:
     return rules
 
 
-def ingest_history(listens: Sequence[Reported]) -> object:
+def ingest_history(listens: Sequence[Reported]) -> ExternalAccount:
     """Store the history as ingest does: one account, ``store_page`` per batch of
     ``INGEST_BATCH`` listens in time order, one run memo. Returns the account."""
     from django.contrib.auth import get_user_model
@@ -702,7 +707,7 @@ def ingest_history(listens: Sequence[Reported]) -> object:
     return account
 
 
-def resolve_rounds(summaries: list) -> int:
+def resolve_rounds(summaries: list[ResolveSummary]) -> int:
     """``resolve_unresolved()`` until nothing is due; rows that failed on an upstream
     error wait out their backoff, so time moves on for them (``next_attempt_at``
     reset). Returns the rows still failed on an error after ``MAX_ROUNDS``."""
@@ -739,7 +744,7 @@ def run_project(
     ingest_seconds = time.monotonic() - started
     ingest_requests = len(emu.requests)
     rules = inject_faults(emu, faults) if faults is not None else []
-    summaries: list = []
+    summaries: list[ResolveSummary] = []
     with override_settings(MBID_MAPPER_ENABLED=mapper):
         still_failed = resolve_rounds(summaries)
     emu.faults.clear()

@@ -293,10 +293,15 @@ def artist_matches(
     if reported & candidates:
         return True
     # Sources that list artists ("Drake, Rihanna"): every listed name must be credited.
-    listed = [artist_key(part) for part in _ARTIST_LIST_SEPARATOR.split(main)]
-    return len(listed) > 1 and all(name and name in candidates for name in listed)
+    # Commas alone first: "Dun & Belpa, Elri" lists a duo that has "&" in its name.
+    for separator in (_ARTIST_COMMA, _ARTIST_LIST_SEPARATOR):
+        listed = [artist_key(part) for part in separator.split(main)]
+        if len(listed) > 1 and all(name and name in candidates for name in listed):
+            return True
+    return False
 
 
+_ARTIST_COMMA = re.compile(r"\s*,\s*")
 _ARTIST_LIST_SEPARATOR = re.compile(r"\s*,\s*|\s+&\s+|\s+and\s+|\s+x\s+", re.IGNORECASE)
 
 
@@ -372,7 +377,10 @@ def versions_agree(
     Unplugged …") or is a live release. Sources do drop "(Live)" on live albums.
     A recording the source itself named (``named_by_source``) need not be known to
     be on the album: the album naming the version is enough."""
-    differing = track.parts.versions ^ candidate.versions
+    reported, versions = track.parts.versions, candidate.versions
+    differing = reported ^ versions
+    if "live" in reported and "unplugged" not in reported:
+        differing -= {"unplugged"}  # "Song (Live)" of an unplugged session is still live
     if not differing:
         return True
     if not named_by_source and not on_reported_album(track, candidate):

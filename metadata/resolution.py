@@ -52,6 +52,7 @@ from metadata.services import (
     assign_recording_mbid,
     credited_names,
     get_or_create_recording_for_text,
+    has_stored_rival,
     store_artist_credit,
     store_release_group,
 )
@@ -60,6 +61,8 @@ from sidetrack.http import ExternalApiError, NotFoundError
 logger = logging.getLogger(__name__)
 
 SEARCH_LIMIT = 50
+# Source MBIDs verified per search (the query names each: keep the URL short).
+HINT_SEARCH_BATCH = 25
 # Unresolved text is retried after 1 h, 2 h, 4 h … capped at 30 days.
 RETRY_BASE = timedelta(hours=1)
 RETRY_MAX = timedelta(days=30)
@@ -272,6 +275,24 @@ class TrackResolver:
             return _resolution_from_mb(recording, Method.HINT, "source MBID verified by lookup")
         return None
 
+    def verify_hints_by_search(
+        self, reports: Sequence[tuple[TrackText, str]]
+    ) -> list[Resolution | None]:
+        """Source MBIDs checked with one search for the lot (``rid:(a OR b …)``, at
+        most ``HINT_SEARCH_BATCH``): a lookup each would cost a request each. An MBID
+        the search does not find (unknown, or merged away) verifies nothing."""
+        mbids = sorted({mbid for _, mbid in reports})
+        found = {r.mbid: r for r in self.musicbrainz.search_recordings_by_ids(mbids).items}
+        results: list[Resolution | None] = []
+        for track, mbid in reports:
+            recording = found.get(mbid)
+            if recording is not None and verify_hint(track, _candidate_from_mb(recording)):
+                reason = "source MBID verified by search"
+                results.append(_resolution_from_mb(recording, Method.HINT, reason))
+            else:
+                results.append(None)
+        return results
+
     # Tier 2: album context
 
     def resolve_album(
@@ -422,7 +443,7 @@ class TrackResolver:
         if track.album:
             if not on_reported_album(track, candidate):
                 return None
-        elif _rivals_in_store(track, mbid):
+        elif has_stored_rival(track, mbid=mbid):
             return None
         decision = choose_recording(track, [candidate])
         if decision.mbid is None:
@@ -496,25 +517,6 @@ def known_recordings(mbids: Iterable[str]) -> dict[str, Recording]:
         row.release_titles = tuple(dict.fromkeys(title for title, _ in on))
         row.on_live_releases_only = bool(on) and all("Live" in types for _, types in on)
     return {str(row.mbid): row for row in rows}
-
-
-def _rivals_in_store(track: TrackText, mbid: str) -> bool:
-    """Whether a stored recording other than ``mbid`` has the track's title and artist."""
-    base = track.parts.base[:100]
-    if not base:
-        return False
-    stored = (
-        Recording.objects.filter(mbid__isnull=False, title__icontains=base)
-        .exclude(mbid=mbid)
-        .only("mbid", "title", "artist_name")[:50]
-    )
-    return any(
-        verify_hint(
-            track,
-            RecordingCandidate(str(r.mbid), r.title, (r.artist_name,), r.artist_name),
-        )
-        for r in stored
-    )
 
 
 def _row_credit_names(credit: ArtistCredit | None) -> tuple[str, ...]:
@@ -705,9 +707,15 @@ def _text(recording: Recording) -> TrackText:
 class _LeasedRun:
     """One pass of the tiers over the rows a run leased, one method per tier.
 
-    Identities of one text share what the run learns: the search for a text is
-    made once (``TrackResolver`` keeps it), and an identity still waiting takes
-    the answer its text's other reports agree on before searching.
+    A row whose source MBID is not checked yet waits for that check before any
+    text tier may answer for it (a verified source MBID beats a text answer). The
+    check is free against stored rows (those the album tier stores included), and
+    the rest are checked with one search per 25 MBIDs. Identities of one text share
+    what the run learns: the search for a text is made once (``TrackResolver``
+    keeps it), and an identity still waiting takes the answer its text's other
+    reports agree on before searching. A step that fails for several rows at once
+    (a mapper batch, an album) leaves them for the next run rather than spending
+    MusicBrainz requests on them one by one.
     """
 
     def __init__(
@@ -719,6 +727,7 @@ class _LeasedRun:
     ) -> None:
         self.recordings = recordings
         self.pending = {r.pk: r for r in recordings}
+        self.hint_unchecked = {r.pk for r in recordings if r.hint_mbid}
         self.resolver = resolver
         self.summary = summary
         self.on_progress = on_progress
@@ -730,14 +739,22 @@ class _LeasedRun:
 
     def _tiers(self) -> None:
         for tier in (
-            self.by_hints,
+            self.by_known_hints,
             self.by_agreement,
+            self.by_mapper_naming_the_album,
             self.by_albums,  # albums with several waiting tracks: two requests for all
+            self.by_known_hints,  # against the tracklists the album tier stored
+            self.by_hint_search,
+            self.by_agreement,
             self.by_mapper,
             self.by_search,
         ):
             if not tier():
                 return
+
+    def waiting(self) -> list[Recording]:
+        """Rows a text tier may answer for: pending, source MBID checked (or none)."""
+        return [r for r in self.pending.values() if r.pk not in self.hint_unchecked]
 
     def settle(self, recording: Recording, resolution: Resolution | None) -> None:
         if resolution is None:
@@ -764,28 +781,49 @@ class _LeasedRun:
             if len(at_risk) == 1:
                 (recording,) = at_risk
                 record_failed_attempt(recording=recording, reason=f"error: {error}")
-                self.pending.pop(recording.pk, None)
                 self.summary.errors += 1
                 if self.on_progress:
                     self.on_progress(1)
+            # Several rows: due again when the run ends (their lease is lifted).
+            for recording in at_risk:
+                self.pending.pop(recording.pk, None)
             return not self.summary.stopped_early
         self.failures = 0
         return True
 
-    def by_hints(self) -> bool:
-        """Source MBIDs: verified by a known row or one lookup."""
-        for recording in [r for r in self.recordings if r.hint_mbid]:
+    def by_known_hints(self) -> bool:
+        """Source MBIDs of stored recordings (or with a ListenBrainz mapping): no request."""
+        rows = [self.pending[pk] for pk in self.hint_unchecked if pk in self.pending]
+        known = known_recordings({str(r.hint_mbid) for r in rows})
+        for recording in rows:
+            hint = Hint(str(recording.hint_mbid))
+            resolution = self.resolver.verify_hints(
+                _text(recording), [hint], allow_lookup=False, known_rows=known
+            )
+            if resolution is not None or str(recording.hint_mbid) in known:
+                # Verified, or refuted by our own row: checked either way.
+                self.hint_unchecked.discard(recording.pk)
+            self.settle(recording, resolution)
+        return True
 
-            def verify(recording: Recording = recording) -> None:
-                hint = Hint(str(recording.hint_mbid))
-                self.settle(recording, self.resolver.verify_hints(_text(recording), [hint]))
+    def by_hint_search(self) -> bool:
+        rows = [self.pending[pk] for pk in sorted(self.hint_unchecked) if pk in self.pending]
+        for start in range(0, len(rows), HINT_SEARCH_BATCH):
+            batch = rows[start : start + HINT_SEARCH_BATCH]
 
-            if not self.guarded(verify, [recording]):
+            def verify(batch: list[Recording] = batch) -> None:
+                reports = [(_text(r), str(r.hint_mbid)) for r in batch]
+                answers = self.resolver.verify_hints_by_search(reports)
+                for recording, answer in zip(batch, answers, strict=True):
+                    self.hint_unchecked.discard(recording.pk)
+                    self.settle(recording, answer)
+
+            if not self.guarded(verify, batch):
                 return False
         return True
 
     def by_agreement(self) -> bool:
-        waiting = list(self.pending.values())
+        waiting = self.waiting()
         for start in range(0, len(waiting), 500):
             batch = waiting[start : start + 500]
             agreed = agreed_resolutions(batch)
@@ -794,8 +832,9 @@ class _LeasedRun:
         return True
 
     def by_albums(self, min_waiting: int = 2) -> bool:
-        """Album context for albums with at least ``min_waiting`` tracks still waiting:
-        one search and one browse resolve them all (one track costs one search)."""
+        """Album context for albums with at least ``min_waiting`` tracks still waiting
+        (source MBIDs unchecked included: the stored tracklist may check them for
+        free): one search and one browse resolve them all."""
         albums: dict[tuple[str, str], list[Recording]] = defaultdict(list)
         for recording in self.pending.values():
             if recording.album_name:
@@ -805,39 +844,49 @@ class _LeasedRun:
             members = [r for r in group if r.pk in self.pending]
             if len(members) < min_waiting:
                 continue
+            answerable = [r for r in members if r.pk not in self.hint_unchecked]
 
-            def by_album(members: list[Recording] = members) -> None:
+            def by_album(members: list[Recording] = members, answerable=answerable) -> None:
                 first = members[0]
                 answers = self.resolver.resolve_album(
-                    first.artist_name, first.album_name, [_text(r) for r in members]
+                    first.artist_name, first.album_name, [_text(r) for r in answerable]
                 )
-                for recording, answer in zip(members, answers, strict=True):
+                for recording, answer in zip(answerable, answers, strict=True):
                     self.settle(recording, answer)
 
-            if not self.guarded(by_album, members):
+            if not self.guarded(by_album, answerable):
                 return False
         return True
 
-    def by_mapper(self) -> bool:
+    def _mapper_batches(self, rows: list[Recording]) -> bool:
         """The mapper, 50 at a time: no MusicBrainz request at all."""
-        waiting = list(self.pending.values())
-        for start in range(0, len(waiting), 50):
-            batch = [r for r in waiting[start : start + 50] if r.pk in self.pending]
+        for start in range(0, len(rows), 50):
+            batch = [r for r in rows[start : start + 50] if r.pk in self.pending]
 
             def by_mapper(batch: list[Recording] = batch) -> None:
                 answers = self.resolver.resolve_with_mapper([_text(r) for r in batch])
                 for recording, answer in zip(batch, answers, strict=True):
                     self.settle(recording, answer)
 
-            if not self.guarded(by_mapper, batch):
+            if batch and not self.guarded(by_mapper, batch):
                 return False
         return True
+
+    def by_mapper_naming_the_album(self) -> bool:
+        """The mapper first for reports with an album: it is trusted only when it names
+        that album, and what it answers needs no album request."""
+        return self._mapper_batches([r for r in self.waiting() if r.album_name])
+
+    def by_mapper(self) -> bool:
+        """The rest: a report without album is trusted to the mapper only when no
+        stored rival has its title (the album tier has stored what it fetched)."""
+        return self._mapper_batches(self.waiting())
 
     def by_search(self) -> bool:
         """Search, one text at a time, unless the album is stored already (no request).
         Reports with an album go first: a report without one may then take the
         answer they agree on instead of deciding alone."""
-        waiting = sorted(self.pending.values(), key=lambda r: not r.album_name)
+        waiting = sorted(self.waiting(), key=lambda r: not r.album_name)
         for recording in waiting:
             if recording.pk not in self.pending:
                 continue

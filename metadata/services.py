@@ -15,7 +15,9 @@ from metadata.clients import musicbrainz as mb
 from metadata.matching import (
     AlbumCandidate,
     AlbumChoice,
+    RecordingCandidate,
     ReleaseOption,
+    TrackText,
     album_base,
     album_key,
     choose_preferred_release,
@@ -24,6 +26,7 @@ from metadata.matching import (
     parse_title,
     rank_album_candidates,
     text_key_digest,
+    verify_hint,
     version_tags,
 )
 from metadata.models import (
@@ -563,8 +566,39 @@ def agreed_recordings(tracks: Sequence[ReportedTrack]) -> dict[str, Recording]:
                 versions |= version_tags(album_base(alias.album_name))
             if versions != parse_title(track.track_name).versions:
                 continue
+            # An artist's album and single versions share a title: without an album
+            # the one answer known so far is a guess between them.
+            text = TrackText(track.track_name, track.artist_name)
+            if recording.mbid is None or has_stored_rival(text, mbid=str(recording.mbid)):
+                continue
         agreed[key] = recording
     return agreed
+
+
+def has_stored_rival(track: TrackText, *, mbid: str) -> bool:
+    """Whether a stored recording other than ``mbid`` would match the text as well
+    (same artist, title and version): then ``mbid`` is a guess between them."""
+    base = track.parts.base[:100]
+    if not base:
+        return False
+    stored = (
+        Recording.objects.filter(mbid__isnull=False, title__icontains=base)
+        .exclude(mbid=mbid)
+        .only("mbid", "title", "artist_name", "disambiguation")[:50]
+    )
+    return any(
+        verify_hint(
+            track,
+            RecordingCandidate(
+                str(r.mbid),
+                r.title,
+                (r.artist_name,),
+                r.artist_name,
+                disambiguation=r.disambiguation,
+            ),
+        )
+        for r in stored
+    )
 
 
 def _on_live_release_groups(recording_ids: Iterable[int]) -> set[int]:

@@ -105,8 +105,12 @@ def serve_catalog(mocked: responses.RequestsMock) -> None:
     """Recording search by title and artist, and lookups, over ``CATALOG``."""
 
     def search(request):
-        query = request.params["query"]
-        found = [r for r in CATALOG.values() if f"recording:({r['title']})" in query]
+        query = request.params["query"].replace("\\", "")  # Lucene escapes
+        found = [
+            r
+            for r in CATALOG.values()
+            if f"recording:({r['title']})" in query or r["id"] in query  # rid:(…)
+        ]
         return 200, {}, _json({"count": len(found), "offset": 0, "recordings": found})
 
     def lookup(request):
@@ -117,6 +121,9 @@ def serve_catalog(mocked: responses.RequestsMock) -> None:
         return 200, {}, _json(body)
 
     mocked.add_callback(responses.GET, MB + "recording/", callback=search)
+    # No album is found: the resolver falls back to recording search.
+    empty = {"count": 0, "offset": 0, "release-groups": []}
+    mocked.get(MB + "release-group/", json=empty)
     for mbid in CATALOG:
         mocked.add_callback(responses.GET, MB + f"recording/{mbid}", callback=lookup)
 

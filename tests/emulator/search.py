@@ -217,8 +217,9 @@ class SearchIndex:
             values = doc.text.get(name, [])
             return max((_overlap(query, v, clause.kind == "phrase") for v in values), default=0.0)
         if name in self.keyword_fields:
-            wanted = fold(clause.text).strip()
-            return 1.0 if wanted in doc.keywords.get(name, ()) else 0.0
+            # "rid:(a OR b)": any of the group's values (operator words are dropped).
+            wanted = fold(clause.text).split()
+            return 1.0 if any(w in doc.keywords.get(name, ()) for w in wanted) else 0.0
         if name in self.date_fields:
             return 1.0 if any(_date_matches(clause, v) for v in doc.dates.get(name, ())) else 0.0
         return None  # unknown field: ignored rather than failing the whole query

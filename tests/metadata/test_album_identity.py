@@ -39,10 +39,14 @@ def test_polly_on_nevermind_with_its_mbid_is_never_the_unplugged_recording(accou
 
     # Last.fm sends the Nevermind recording's MBID with the Nevermind listen.
     later = store(account, listen("Nirvana", "Polly", "Nevermind", hint=POLLY))
+    calls = len(mocked.calls)
     resolve()
 
     assert mbids(later) == [POLLY]
     assert mbids(first) == [POLLY_LIVE]  # the other identity's listens did not move
+    # The MBID was checked with one search by id (rid:…), not a lookup.
+    (checked,) = [c.request.params["query"] for c in mocked.calls[calls:]]
+    assert checked.startswith("rid:(")
 
 
 def test_a_verified_source_mbid_beats_the_cached_answer_for_the_same_text(account, mocked):
