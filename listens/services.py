@@ -529,6 +529,7 @@ def _store_page(
                 for item in listens
                 if (identity := (item.listened_at, item.track_key)) not in known
             }
+            recordings = _hold_recordings(fresh.values(), recordings, memo)
             _insert_listens(account, fresh.values(), recordings)
             result.new = len(fresh)
             result.known = len(listens) - len(fresh)
@@ -554,6 +555,40 @@ def _store_page(
     run.unresolved += result.unresolved
     run.errors += page.malformed + skipped
     return result
+
+
+# Merges a resolver may make meanwhile: after this many, the batch's IntegrityError
+# retry in ``store_page`` takes over.
+HOLD_ATTEMPTS = 3
+
+
+def _hold_recordings(
+    listens: Iterable[IncomingListen], recordings: dict[str, Recording], memo: RecordingMemo
+) -> dict[str, Recording]:
+    """The batch's recordings, share-locked until it commits (PostgreSQL), so that a
+    resolver or curator merging one of them away (a merge locks its rows ``FOR
+    UPDATE`` and deletes the source) waits for this batch, then moves its listens
+    with the others; one merged away before the lock is looked up again here, in
+    the transaction. SQLite runs one writer at a time: nothing to hold."""
+    if connection.vendor != "postgresql":
+        return recordings
+    listens = list(listens)
+    keys = {item.identity_key for item in listens}
+    table = connection.ops.quote_name(Recording._meta.db_table)
+    for _attempt in range(HOLD_ATTEMPTS):
+        ids = sorted({recordings[key].pk for key in keys})
+        if not ids:
+            return recordings
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT id FROM {table} WHERE id = ANY(%s) ORDER BY id FOR KEY SHARE", [ids]
+            )
+            alive = {row[0] for row in cursor.fetchall()}
+        if len(alive) == len(ids):
+            return recordings
+        memo.clear()  # aliases now lead to where the merges went
+        recordings = memo.recordings_for(listens)
+    return recordings
 
 
 _LISTEN_COLUMNS = (

@@ -230,6 +230,18 @@ def parse_title(title: str | None) -> TitleParts:
     )
 
 
+# Titles that name a place on an album rather than a song: an artist has one on
+# album after album, so without the album such a title does not say which it is.
+_ALBUM_BOUND_TITLES = frozenset(
+    {"intro", "outro", "interlude", "reprise", "prelude", "overture", "skit", "untitled", "coda"}
+)
+
+
+def album_bound_title(title: str | None) -> bool:
+    """ "Intro", "Outro (Remastered)", "Interlude" …: only the album tells which one."""
+    return parse_title(title).key in _ALBUM_BOUND_TITLES
+
+
 def album_base(title: str | None) -> str:
     """An album title without edition noise ("(Deluxe Edition)", "[Remastered]")."""
     title = (title or "")[:MAX_KEY_PART]

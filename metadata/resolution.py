@@ -34,6 +34,7 @@ from metadata.matching import (
     RecordingCandidate,
     TrackText,
     album_base,
+    album_bound_title,
     album_key,
     artist_matches,
     choose_recording,
@@ -443,7 +444,7 @@ class TrackResolver:
         if track.album:
             if not on_reported_album(track, candidate):
                 return None
-        elif has_stored_rival(track, mbid=mbid):
+        elif album_bound_title(track.title) or has_stored_rival(track, mbid=mbid):
             return None
         decision = choose_recording(track, [candidate])
         if decision.mbid is None:

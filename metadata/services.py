@@ -19,6 +19,7 @@ from metadata.matching import (
     ReleaseOption,
     TrackText,
     album_base,
+    album_bound_title,
     album_key,
     choose_preferred_release,
     every_album_key_digest,
@@ -107,6 +108,15 @@ def assign_recording_mbid(
     mbid = uuid.UUID(str(mbid))
     by_curator = decided_by == RecordingAlias.DecidedBy.CURATOR
     stale_key = recording.unresolved_key
+    # Both rows locked in key order: ingest share-locks the rows it stores listens
+    # against in key order too, so the two never wait on each other in a circle.
+    target_pk = Recording.objects.filter(mbid=mbid).values_list("pk", flat=True).first()
+    list(
+        Recording.objects.select_for_update()
+        .filter(pk__in=[pk for pk in (recording.pk, target_pk) if pk is not None])
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
     current = Recording.objects.select_for_update().filter(pk=recording.pk).first()
     if current is None:  # merged away meanwhile: its identity now leads elsewhere
         alias = RecordingAlias.objects.filter(key=stale_key).first() if stale_key else None
@@ -556,6 +566,8 @@ def agreed_recordings(tracks: Sequence[ReportedTrack]) -> dict[str, Recording]:
     agreed: dict[str, Recording] = {}
     for key, (track, aliases) in candidates.items():
         recording = aliases[0].recording
+        if not track.album_name and album_bound_title(track.track_name):
+            continue  # "Intro" on one album says nothing of the artist's other Intros
         if not track.album_name:
             versions = parse_title(recording.title).versions | version_tags(
                 recording.disambiguation

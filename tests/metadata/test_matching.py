@@ -8,6 +8,7 @@ from metadata.matching import (
     ReleaseOption,
     TitleMatch,
     TrackText,
+    album_bound_title,
     album_key,
     artist_key,
     artist_matches,
@@ -21,6 +22,7 @@ from metadata.matching import (
     split_featured_artist,
     text_key,
     verify_hint,
+    versions_agree,
 )
 
 
@@ -324,3 +326,42 @@ def test_plain_title_on_the_reported_live_album_is_the_live_recording():
 
     assert choose_recording(on_live_album, [studio, live]).mbid == "live"
     assert choose_recording(without_album, [studio, live]).mbid == "studio"
+
+
+@pytest.mark.parametrize(
+    ("title", "bound"),
+    [
+        ("Intro", True),
+        ("Outro (Remastered)", True),
+        ("interlude", True),
+        ("Intro - Live", True),
+        ("Introduction", False),
+        ("Intro to Love", False),
+        ("Polly", False),
+    ],
+)
+def test_titles_that_name_a_place_on_an_album_are_album_bound(title, bound):
+    assert album_bound_title(title) is bound
+
+
+@pytest.mark.parametrize(
+    ("title", "candidate_title", "disambiguation", "agrees"),
+    [
+        ("Polly (Live)", "Polly", "live, 1993-11-18: MTV Unplugged", True),  # unplugged is live
+        ("Polly (Unplugged)", "Polly", "live, 1991", False),  # but live is not unplugged
+        ("Polly (Acoustic)", "Polly", "", False),
+        ("Polly", "Polly", "demo", False),
+        ("Polly - Remastered 2011", "Polly", "", True),
+        ("Song (Radio Edit)", "Song (radio edit)", "", True),
+        ("Song (Extended Mix)", "Song", "extended mix", True),
+    ],
+)
+def test_versions_must_agree(title, candidate_title, disambiguation, agrees):
+    candidate = RecordingCandidate(
+        "m", candidate_title, ("Nirvana",), "Nirvana", disambiguation=disambiguation
+    )
+    assert versions_agree(TrackText(title, "Nirvana"), candidate) is agrees
+
+
+def test_a_comma_listed_duo_with_an_ampersand_in_its_name_is_credited():
+    assert artist_matches("Dun & Belpa, Elri", ["Dun & Belpa", "Elri"], "Dun & Belpa feat. Elri")
