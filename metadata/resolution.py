@@ -700,8 +700,12 @@ def _resolve_leased(
 
 
 def _text(recording: Recording) -> TrackText:
+    """What an unresolved row's identity reported. Its length is the first listen's:
+    without an album, the next listen of the same text may be the single version of
+    another length, so the length may not pick between same-title recordings."""
+    album = recording.album_name or None
     return TrackText(
-        recording.title, recording.artist_name, recording.album_name or None, recording.length_ms
+        recording.title, recording.artist_name, album, recording.length_ms if album else None
     )
 
 

@@ -307,14 +307,14 @@ def test_mapper_answer_is_accepted_only_when_it_agrees(external_settings, mocked
     assert len(sent) == 3  # one mapper request for all
 
 
-def intro_mapper_answer(mocked):
+def intro_mapper_answer(mocked, title="Intro"):
     mocked.post(
         MAPPER,
         json=[
             {
                 "index": 0,
                 "recording_mbid": WWRY,
-                "recording_name": "Intro",
+                "recording_name": title,
                 "artist_credit_name": "Queen",
                 "release_name": "Some Album",
             }
@@ -326,26 +326,43 @@ def test_mapper_is_not_trusted_without_album_when_a_same_title_rival_is_known(
     external_settings, mocked
 ):
     external_settings.MBID_MAPPER_BASE_URL = "https://lb.test/1/"
-    Recording.objects.create(mbid=WWRY_OTHER, title="Intro", artist_name="Queen", status="resolved")
-    intro_mapper_answer(mocked)
+    Recording.objects.create(
+        mbid=WWRY_OTHER, title="Mustapha", artist_name="Queen", status="resolved"
+    )
+    intro_mapper_answer(mocked, "Mustapha")
     mocked.get(
         MB + "recording/",
-        json=search_answer(recording(WWRY, "Intro"), recording(WWRY_OTHER, "Intro")),
+        json=search_answer(recording(WWRY, "Mustapha"), recording(WWRY_OTHER, "Mustapha")),
     )
 
-    mbid = resolve_track_to_mb_recording("Intro", "Queen", resolver=TrackResolver(use_mapper=True))
+    mbid = resolve_track_to_mb_recording(
+        "Mustapha", "Queen", resolver=TrackResolver(use_mapper=True)
+    )
 
-    assert mbid is None  # the search agrees: two "Intro"s, no way to tell
+    assert mbid is None  # the search agrees: two "Mustapha"s, no way to tell
 
 
 def test_mapper_answer_without_album_is_trusted_when_no_rival_is_known(external_settings, mocked):
     external_settings.MBID_MAPPER_BASE_URL = "https://lb.test/1/"
-    intro_mapper_answer(mocked)
+    intro_mapper_answer(mocked, "Mustapha")
 
-    mbid = resolve_track_to_mb_recording("Intro", "Queen", resolver=TrackResolver(use_mapper=True))
+    mbid = resolve_track_to_mb_recording(
+        "Mustapha", "Queen", resolver=TrackResolver(use_mapper=True)
+    )
 
     assert mbid == WWRY
     assert len(mocked.calls) == 1  # the mapper only: no MusicBrainz request
+
+
+def test_mapper_is_not_trusted_with_an_album_bound_title_without_album(external_settings, mocked):
+    external_settings.MBID_MAPPER_BASE_URL = "https://lb.test/1/"
+    intro_mapper_answer(mocked)  # one Intro of Queen's: which album's, nothing says
+    mocked.get(MB + "recording/", json=search_answer())
+
+    mbid = resolve_track_to_mb_recording("Intro", "Queen", resolver=TrackResolver(use_mapper=True))
+
+    assert mbid is None
+    assert [c.request.method for c in mocked.calls] == ["POST", "GET"]  # mapper, then search
 
 
 def test_mapper_failure_falls_through_to_search(external_settings, mocked):
