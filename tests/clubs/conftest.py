@@ -98,5 +98,9 @@ def make_club(owner, *members, name: str = "Sunday Album Club") -> Club:
 
 def nominate(club: Club, group: ReleaseGroup, *, starts_at=T0, ends_at=None) -> Nomination:
     return Nomination.objects.create(
-        club=club, release_group=group, nominated_by=club.owner, starts_at=starts_at, ends_at=ends_at
+        club=club,
+        release_group=group,
+        nominated_by=club.owner,
+        starts_at=starts_at,
+        ends_at=ends_at,
     )
