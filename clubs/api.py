@@ -16,7 +16,7 @@ from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
-from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.exceptions import APIException, NotFound, PermissionDenied, ValidationError
 from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -34,6 +34,13 @@ INVALID = error_response("The request is invalid.")
 CLUB_ID = OpenApiParameter("club_id", OpenApiTypes.INT, OpenApiParameter.PATH)
 NOMINATION_ID = OpenApiParameter("nomination_id", OpenApiTypes.INT, OpenApiParameter.PATH)
 USERNAME = OpenApiParameter("username", OpenApiTypes.STR, OpenApiParameter.PATH)
+
+
+class ClubRuleBroken(APIException):
+    """A request the club's rules refuse; the error code names the rule."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_code = "invalid"
 
 
 # --- Serializers (responses are built from selector values) ---------------------------
@@ -398,7 +405,7 @@ def _refused(error: services.ClubError) -> Exception:
         return PermissionDenied(str(error))
     if error.code in ("unknown_user", "not_a_member"):
         return NotFound(str(error))
-    return ValidationError({"detail": str(error)}, code=error.code)
+    return ClubRuleBroken(str(error), code=error.code)
 
 
 @extend_schema(tags=["clubs"])

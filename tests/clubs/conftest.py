@@ -38,7 +38,12 @@ def make_group(title: str, credit, *, primary_type: str = "Album", secondary=())
 
 def make_release(group: ReleaseGroup, title: str, recordings, *, date: str = "2020-01-01"):
     release = Release.objects.create(
-        mbid=uuid.uuid4(), release_group=group, title=title, date=date, status="Official"
+        mbid=uuid.uuid4(),
+        release_group=group,
+        title=title,
+        date=date,
+        status="Official",
+        tracklist_fetched_at=T0,
     )
     for position, recording in enumerate(recordings, start=1):
         Track.objects.create(

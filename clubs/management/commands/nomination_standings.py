@@ -54,6 +54,6 @@ class Command(BaseCommand):
         )
         if totals["unresolved_listens"]:
             self.stdout.write(
-                f"{totals['unresolved_listens']} listens of this album wait for curation: "
-                f"{standings.unresolved_url}"
+                f"listens of this album waiting for curation: {totals['unresolved_listens']} "
+                f"(curate them at {standings.unresolved_url})"
             )
