@@ -251,7 +251,7 @@ def club_data(club: Club, *, members: bool = False) -> dict[str, Any]:
     if members:
         data["members"] = [
             {"username": m.user.get_username(), "joined_at": m.joined_at}
-            for m in club.memberships.all()
+            for m in selectors.memberships_of(club=club)
         ]
     return data
 

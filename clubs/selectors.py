@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from django.db.models import Count, Prefetch, QuerySet
+from django.db.models import BigIntegerField, CharField, Count, Func, QuerySet
 from django.urls import reverse
 
 from clubs.models import Club, Membership, Nomination
@@ -41,14 +41,12 @@ def clubs_of(*, user: Any) -> QuerySet[Club]:
 
 
 def club_get(*, user: Any, club_id: int) -> Club | None:
-    """A club with its members, or None when it does not exist or ``user`` is not in it."""
-    members = Membership.objects.select_related("user").order_by("joined_at", "pk")
-    return (
-        clubs_of(user=user)
-        .filter(pk=club_id)
-        .prefetch_related(Prefetch("memberships", queryset=members))
-        .first()
-    )
+    """The club, or None when it does not exist or ``user`` is not in it."""
+    return clubs_of(user=user).filter(pk=club_id).first()
+
+
+def memberships_of(*, club: Club) -> QuerySet[Membership]:
+    return club.memberships.select_related("user").order_by("joined_at", "pk")
 
 
 def nominations_of(*, club: Club) -> QuerySet[Nomination]:
@@ -143,6 +141,33 @@ def album_get(*, group: ReleaseGroup) -> Album:
     )
 
 
+class Unindexed(Func):
+    """A column the planner must not drive the query from: on SQLite a unary ``+``
+    (a no-op on any value) hides the column's index. SQLite's statistics make
+    ``duplicate_of_id IS NULL`` look selective (97% of rows are NULL) and
+    ``recording.status`` too, so it would scan those indexes instead of the
+    (user, listened_at) one; PostgreSQL estimates them correctly and gets the column."""
+
+    template = "%(expressions)s"
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return self.as_sql(compiler, connection, template="+%(expressions)s", **extra)
+
+
+def counted_listens(
+    *, user_ids: Sequence[int], since: datetime | None, until: datetime | None
+) -> QuerySet[ListenEvent]:
+    """The users' listens in [since, until) that count: cross-source copies left out."""
+    listens = ListenEvent.objects.alias(
+        copy_of=Unindexed("duplicate_of_id", output_field=BigIntegerField())
+    ).filter(user_id__in=list(user_ids), copy_of__isnull=True)
+    if since is not None:
+        listens = listens.filter(listened_at__gte=since)
+    if until is not None:
+        listens = listens.filter(listened_at__lt=until)
+    return listens
+
+
 def album_listens(
     *,
     album: Album,
@@ -154,15 +179,9 @@ def album_listens(
     album's recordings, one query for all users. A listen of a recording counts for
     every release of the group that carries it: identity is the recording row, and
     merged recordings share one row."""
-    listens = ListenEvent.objects.filter(
-        user_id__in=list(user_ids),
-        recording_id__in=sorted(album.recording_ids),
-        duplicate_of__isnull=True,
+    listens = counted_listens(user_ids=user_ids, since=since, until=until).filter(
+        recording_id__in=sorted(album.recording_ids)
     )
-    if since is not None:
-        listens = listens.filter(listened_at__gte=since)
-    if until is not None:
-        listens = listens.filter(listened_at__lt=until)
     found: dict[int, list[tuple[int, datetime]]] = {uid: [] for uid in user_ids}
     for user_id, recording_id, at in listens.values_list(
         "user_id", "recording_id", "listened_at"
@@ -215,15 +234,12 @@ def unresolved_album_listens(
     names = tuple(name for pair in credited for name in pair if name)
     credit_display = group.artist_credit.name if group.artist_credit_id else ""
     wanted_album = album_key(group.title)
-    listens = ListenEvent.objects.filter(
-        user_id__in=list(user_ids),
-        duplicate_of__isnull=True,
-        recording__status=Recording.Status.UNRESOLVED,
-    ).exclude(album_name="")
-    if since is not None:
-        listens = listens.filter(listened_at__gte=since)
-    if until is not None:
-        listens = listens.filter(listened_at__lt=until)
+    listens = (
+        counted_listens(user_ids=user_ids, since=since, until=until)
+        .alias(recording_status=Unindexed("recording__status", output_field=CharField()))
+        .filter(recording_status=Recording.Status.UNRESOLVED)
+        .exclude(album_name="")
+    )
     # Grouped by text in SQL; the comparison needs Python's normalization.
     groups = (
         listens.values_list("user_id", "album_name", "artist_name")
@@ -328,19 +344,6 @@ class Comparison:
         return round((self.artists.score + self.release_groups.score) / 2, 4)
 
 
-def _resolved_listens(
-    user_id: int, since: datetime | None, until: datetime | None
-) -> QuerySet[ListenEvent]:
-    listens = ListenEvent.objects.filter(
-        user_id=user_id, duplicate_of__isnull=True, recording__mbid__isnull=False
-    )
-    if since is not None:
-        listens = listens.filter(listened_at__gte=since)
-    if until is not None:
-        listens = listens.filter(listened_at__lt=until)
-    return listens
-
-
 def _top(listens: QuerySet[ListenEvent], key: str, name: str, limit: int) -> list[tuple]:
     # distinct: a listen credited to one artist twice, or carried by two releases of
     # one group, counts once for it.
@@ -374,7 +377,9 @@ def compare_users(
     tops = {}
     totals = {}
     for user_id in (user_a, user_b):
-        listens = _resolved_listens(user_id, since, until)
+        listens = counted_listens(user_ids=[user_id], since=since, until=until).filter(
+            recording__mbid__isnull=False
+        )
         totals[user_id] = listens.count()
         tops[user_id] = (_top(listens, *artist, limit), _top(listens, *group, limit))
     return Comparison(
