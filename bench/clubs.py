@@ -1,6 +1,7 @@
 """Album club bench: a nomination's standings on a large listening history.
 
     .venv/bin/python -m bench.clubs [--listens 1000000] [--members 50] [--repeat 30] [--seed 1]
+                                    [--nomination-days 30]
 
 Seeds ``--listens`` listens shared by ``--members`` users into a throwaway database
 (a fresh SQLite file, or, when DATABASE_URL names a PostgreSQL server, a
@@ -12,11 +13,12 @@ Seeds ``--listens`` listens shared by ``--members`` users into a throwaway datab
 - the nominated album: a release group whose standard edition has 12 tracks and
   whose deluxe edition adds 3 bonus tracks, a live album re-recording the 12
   songs, and a compilation carrying 2 of them;
-- a club of all members and a nomination that started 30 days ago. During it each
-  member plays 0–3 whole-album sessions (shuffled, some tracks skipped), some
-  single tracks, the live album now and then, and listens whose text is still
-  unresolved (album reported as "Night Drive (Deluxe Edition)"); the album was
-  played before the nomination too, which must not count.
+- a club of all members and a nomination that started 30 days ago
+  (``--nomination-days``). During it each member plays 0–3 whole-album
+  sessions (shuffled, some tracks skipped), some single tracks, the live album
+  now and then, and listens whose text is still unresolved (album reported as
+  "Night Drive (Deluxe Edition)"); the album was played before the nomination
+  too, which must not count.
 
 Requests go through Django's test ``Client`` as a member (DEBUG off, throttle
 raised), 3 warm-ups then ``--repeat`` timed runs, p50/p95 in ms:
@@ -206,7 +208,9 @@ def member_listens(
     return plays
 
 
-def seed(n_listens: int, n_members: int, rng: random.Random) -> tuple[dict, float]:
+def seed(
+    n_listens: int, n_members: int, rng: random.Random, nomination_days: int = NOMINATION_DAYS
+) -> tuple[dict, float]:
     from django.contrib.auth import get_user_model
     from django.db import connection
     from django.utils import timezone
@@ -217,7 +221,7 @@ def seed(n_listens: int, n_members: int, rng: random.Random) -> tuple[dict, floa
     started = time.perf_counter()
     rows, album = seed_catalog(rng)
     now = timezone.now()
-    nomination_start = now - timedelta(days=NOMINATION_DAYS)
+    nomination_start = now - timedelta(days=nomination_days)
     users = [get_user_model().objects.create_user(f"member{i:02}") for i in range(n_members)]
     club = Club.objects.create(name="Bench club", owner=users[0])
     Membership.objects.bulk_create(Membership(club=club, user=u) for u in users)
@@ -310,7 +314,7 @@ def measure(world: dict, repeat: int) -> None:
         print(f"{name:32} {p50:8.1f} {p95(times):8.1f}  {verdict}")
 
 
-def run(n_listens: int, n_members: int, repeat: int, seed_value: int) -> None:
+def run(n_listens: int, n_members: int, repeat: int, seed_value: int, days: int) -> None:
     with throwaway_database("bench_clubs") as (database_url, where):
         configure(database_url)
         import django
@@ -322,11 +326,11 @@ def run(n_listens: int, n_members: int, repeat: int, seed_value: int) -> None:
         call_command("migrate", verbosity=0, interactive=False)
         call_command("createcachetable", verbosity=0)
         print(f"database: {where}")
-        world, seconds = seed(n_listens, n_members, random.Random(seed_value))
+        world, seconds = seed(n_listens, n_members, random.Random(seed_value), days)
         print(
             f"seeded {world['listens']} listens for {n_members} members (~{DUPLICATE_SHARE:.0%} "
             f"cross-source duplicates), {RECORDINGS} background recordings, in {seconds:.1f} s; "
-            f"ANALYZE done"
+            f"ANALYZE done; the nomination started {days} days ago"
         )
         print(f"{repeat} repetitions after {WARMUPS} warm-ups")
         measure(world, repeat)
@@ -339,8 +343,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--members", type=int, default=50)
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--nomination-days", type=int, default=NOMINATION_DAYS, help="how long ago it started"
+    )
     args = parser.parse_args(argv)
-    run(args.listens, args.members, args.repeat, args.seed)
+    run(args.listens, args.members, args.repeat, args.seed, args.nomination_days)
     return 0
 
 
