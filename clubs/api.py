@@ -8,6 +8,8 @@ present the result; the definitions behind the figures live in ``clubs.progress`
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -400,12 +402,18 @@ def _nomination(club: Club, nomination_id: str) -> Nomination:
     return found
 
 
-def _refused(error: services.ClubError) -> Exception:
-    if error.code == "not_owner":
-        return PermissionDenied(str(error))
-    if error.code in ("unknown_user", "not_a_member"):
-        return NotFound(str(error))
-    return ClubRuleBroken(str(error), code=error.code)
+@contextmanager
+def club_rules() -> Iterator[None]:
+    """A ``ClubError`` from the services as its HTTP error: 403 for owner-only
+    actions, 404 for unknown users, 400 with the rule's code otherwise."""
+    try:
+        yield
+    except services.ClubError as error:
+        if error.code == "not_owner":
+            raise PermissionDenied(str(error)) from error
+        if error.code in ("unknown_user", "not_a_member"):
+            raise NotFound(str(error)) from error
+        raise ClubRuleBroken(str(error), code=error.code) from error
 
 
 @extend_schema(tags=["clubs"])
@@ -448,19 +456,15 @@ class ClubDetailView(APIView):
         club = _club(request, club_id)
         body = ClubSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        try:
+        with club_rules():
             services.club_rename(club=club, actor=request.user, name=body.validated_data["name"])
-        except services.ClubError as error:
-            raise _refused(error) from error
         return Response(club_data(club, members=True))
 
     @extend_schema(responses={204: None, 403: NOT_OWNER, 404: NOT_FOUND})
     def delete(self, request: Request, club_id: str) -> Response:
         """Delete the club and its nominations (owner only)."""
-        try:
+        with club_rules():
             services.club_delete(club=_club(request, club_id), actor=request.user)
-        except services.ClubError as error:
-            raise _refused(error) from error
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -475,12 +479,10 @@ class MemberAddView(APIView):
         club = _club(request, club_id)
         body = MemberAddSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        try:
+        with club_rules():
             services.member_add(
                 club=club, actor=request.user, username=body.validated_data["username"]
             )
-        except services.ClubError as error:
-            raise _refused(error) from error
         club = _club(request, club_id)
         return Response(club_data(club, members=True), status=status.HTTP_201_CREATED)
 
@@ -490,12 +492,10 @@ class MemberDetailView(APIView):
     @extend_schema(responses={204: None, 400: INVALID, 403: NOT_OWNER, 404: NOT_FOUND})
     def delete(self, request: Request, club_id: str, username: str) -> Response:
         """Remove a member (owner), or leave the club (yourself)."""
-        try:
+        with club_rules():
             services.member_remove(
                 club=_club(request, club_id), actor=request.user, username=username
             )
-        except services.ClubError as error:
-            raise _refused(error) from error
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -538,13 +538,14 @@ class NominationListView(APIView):
             country=data.get("country"),
         )
         try:
-            nomination = services.nominate(
-                club=club,
-                actor=request.user,
-                album=album,
-                starts_at=data.get("starts_at") or timezone.now(),
-                ends_at=data.get("ends_at"),
-            )
+            with club_rules():
+                nomination = services.nominate(
+                    club=club,
+                    actor=request.user,
+                    album=album,
+                    starts_at=data.get("starts_at") or timezone.now(),
+                    ends_at=data.get("ends_at"),
+                )
         except services.AlbumChoiceNeeded as needed:
             # The shared error shape, with the candidates to pick from as its detail.
             error = {
@@ -553,8 +554,6 @@ class NominationListView(APIView):
                 "detail": album_choice_data(needed.choice),
             }
             return Response({"error": error}, status=status.HTTP_409_CONFLICT)
-        except services.ClubError as error:
-            raise _refused(error) from error
         except NotFoundError as error:
             raise NotFound(f"MusicBrainz has no release group {mbid}.") from error
         nomination = selectors.nomination_get(club=club, nomination_id=nomination.pk)
@@ -576,10 +575,8 @@ class NominationDetailView(APIView):
     def delete(self, request: Request, club_id: str, nomination_id: str) -> Response:
         """Withdraw the nomination (the owner, or the member who nominated)."""
         nomination = _nomination(_club(request, club_id), nomination_id)
-        try:
+        with club_rules():
             services.nomination_delete(nomination=nomination, actor=request.user)
-        except services.ClubError as error:
-            raise _refused(error) from error
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

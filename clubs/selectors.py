@@ -78,7 +78,7 @@ def album_get(*, group: ReleaseGroup) -> Album:
     rows = (
         Track.objects.filter(release__release_group=group, recording__mbid__isnull=False)
         .order_by("release__date", "release__mbid", "medium_position", "position")
-        .values_list(
+        .values(
             "release_id",
             "release__mbid",
             "release__title",
@@ -86,33 +86,34 @@ def album_get(*, group: ReleaseGroup) -> Album:
             "release__country",
             "recording_id",
             "recording__mbid",
+            "recording__length_ms",
             "medium_position",
             "position",
             "number",
             "title",
             "length_ms",
-            "recording__length_ms",
         )
     )
     lines: dict[int, list[AlbumTrack]] = defaultdict(list)
     release_info: dict[int, tuple[str, str, str, str]] = {}
-    for (
-        release_id,
-        mbid,
-        title,
-        date,
-        country,
-        rid,
-        rmbid,
-        medium,
-        pos,
-        number,
-        name,
-        *lengths,
-    ) in rows:
-        release_info[release_id] = (str(mbid), title, date, country)
-        lines[release_id].append(
-            AlbumTrack(rid, str(rmbid), medium, pos, number, name, lengths[0] or lengths[1])
+    for row in rows:
+        release_info[row["release_id"]] = (
+            str(row["release__mbid"]),
+            row["release__title"],
+            row["release__date"],
+            row["release__country"],
+        )
+        lines[row["release_id"]].append(
+            AlbumTrack(
+                recording_id=row["recording_id"],
+                recording_mbid=str(row["recording__mbid"]),
+                medium=row["medium_position"],
+                position=row["position"],
+                number=row["number"],
+                title=row["title"],
+                # The track's own length, else the recording's.
+                length_ms=row["length_ms"] or row["recording__length_ms"],
+            )
         )
     preferred_id = group.preferred_release_id
     if preferred_id not in lines:
@@ -124,7 +125,7 @@ def album_get(*, group: ReleaseGroup) -> Album:
         for track in tracks:
             if track.recording_id in on_tracklist:
                 continue
-            first, carriers = bonus.setdefault(track.recording_id, (track, []))
+            _, carriers = bonus.setdefault(track.recording_id, (track, []))
             if release_info[release_id][0] not in carriers:
                 carriers.append(release_info[release_id][0])
     releases = tuple(
