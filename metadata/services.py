@@ -369,9 +369,7 @@ def import_release_group(
     group = client.lookup_release_group(mbid)
     # HTTP outside the transaction; one transaction for the writes.
     releases = client.browse_releases(group.mbid)
-    return store_release_group(
-        group, releases, country=country, all_tracklists=all_tracklists
-    )
+    return store_release_group(group, releases, country=country, all_tracklists=all_tracklists)
 
 
 def search_artists(*, name: str, client: mb.MusicBrainzClient | None = None) -> list[Artist]:

@@ -129,7 +129,7 @@ def seeded(django_user_model, upstream_down):
     club = Club.objects.create(name="Fuzz club", owner=alice)
     for member in (alice, bob, staff):
         Membership.objects.create(club=club, user=member)
-    nomination = Nomination.objects.create(
+    Nomination.objects.create(
         club=club, release_group=group, nominated_by=alice, starts_at=T0 - timedelta(days=1)
     )
     # Path parameters that name stored rows, so that generated requests reach them.
