@@ -26,7 +26,7 @@ from rest_framework.views import APIView
 
 from clubs import selectors, services
 from clubs.models import Club, Nomination
-from clubs.progress import Album, AlbumTrack, Plays, Progress
+from clubs.progress import Album, AlbumTrack, Overlap, Plays, Progress
 from metadata.api import UPSTREAM, album_choice_data, error_response
 from sidetrack.http import NotFoundError
 
@@ -353,6 +353,16 @@ def progress_data(
     }
 
 
+def overlap_data(found: Overlap) -> dict[str, Any]:
+    return {
+        "score": found.score,
+        "shared": [
+            {"mbid": s.key, "name": s.name, "listens_a": s.listens_a, "listens_b": s.listens_b}
+            for s in found.shared
+        ],
+    }
+
+
 def standings_data(standings: selectors.Standings, request: Request) -> dict[str, Any]:
     admin_url = request.build_absolute_uri(standings.unresolved_url)
     return {
@@ -651,21 +661,6 @@ class CompareView(APIView):
             until=params.get("until"),
             limit=params["limit"],
         )
-
-        def overlap_data(found: Any) -> dict[str, Any]:
-            return {
-                "score": found.score,
-                "shared": [
-                    {
-                        "mbid": s.key,
-                        "name": s.name,
-                        "listens_a": s.listens_a,
-                        "listens_b": s.listens_b,
-                    }
-                    for s in found.shared
-                ],
-            }
-
         return Response(
             {
                 "user_a": name_a,

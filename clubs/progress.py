@@ -209,8 +209,10 @@ def overlap(
     shared = [
         Shared(key, name, count, b_by_key[key][1]) for key, name, count in top_a if key in b_by_key
     ]
-    score = 0.0
-    if total_a and total_b:
-        score = sum(min(s.listens_a / total_a, s.listens_b / total_b) for s in shared)
-    shared.sort(key=lambda s: (-min(s.listens_a / total_a, s.listens_b / total_b), s.name))
+
+    def common_share(item: Shared) -> float:
+        return min(item.listens_a / max(total_a, 1), item.listens_b / max(total_b, 1))
+
+    shared.sort(key=lambda item: (-common_share(item), item.name))
+    score = sum(common_share(item) for item in shared)
     return Overlap(round(min(score, 1.0), 4), tuple(shared))

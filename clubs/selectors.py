@@ -393,9 +393,3 @@ def compare_users(
             tops[user_a][1], tops[user_b][1], total_a=totals[user_a], total_b=totals[user_b]
         ),
     )
-
-
-def shares_club(*, club: Club, user_ids: Sequence[int]) -> bool:
-    return Membership.objects.filter(club=club, user_id__in=list(user_ids)).count() == len(
-        set(user_ids)
-    )
