@@ -419,11 +419,11 @@ def club_rules() -> Iterator[None]:
     try:
         yield
     except services.ClubError as error:
-        if error.code == "not_owner":
+        if error.code is services.ClubRule.NOT_OWNER:
             raise PermissionDenied(str(error)) from error
-        if error.code in ("unknown_user", "not_a_member"):
+        if error.code in (services.ClubRule.UNKNOWN_USER, services.ClubRule.NOT_A_MEMBER):
             raise NotFound(str(error)) from error
-        raise ClubRuleBroken(str(error), code=error.code) from error
+        raise ClubRuleBroken(str(error), code=error.code.value) from error
 
 
 @extend_schema(tags=["clubs"])

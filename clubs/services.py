@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -17,10 +18,20 @@ from metadata.selectors import parse_uuid
 from metadata.services import import_release_group, search_albums
 
 
-class ClubError(ValueError):
-    """A request the club's rules refuse; ``code`` names the rule for API clients."""
+class ClubRule(StrEnum):
+    """The rule a refused request broke; API clients see it as the error code."""
 
-    def __init__(self, message: str, *, code: str) -> None:
+    NOT_OWNER = "not_owner"
+    UNKNOWN_USER = "unknown_user"
+    NOT_A_MEMBER = "not_a_member"
+    OWNER_CANNOT_LEAVE = "owner_cannot_leave"
+    INVALID_PERIOD = "invalid_period"
+
+
+class ClubError(ValueError):
+    """A request the club's rules refuse."""
+
+    def __init__(self, message: str, *, code: ClubRule) -> None:
         super().__init__(message)
         self.code = code
 
@@ -58,7 +69,7 @@ def member_add(*, club: Club, actor: Any, username: str) -> Membership:
     _require_owner(club, actor)
     user = get_user_model().objects.filter(username=username).first()
     if user is None:
-        raise ClubError(f"No user {username!r}.", code="unknown_user")
+        raise ClubError(f"No user {username!r}.", code=ClubRule.UNKNOWN_USER)
     try:
         with transaction.atomic():
             membership, _ = Membership.objects.get_or_create(club=club, user=user)
@@ -72,15 +83,17 @@ def member_remove(*, club: Club, actor: Any, username: str) -> None:
     if username != actor.get_username():
         _require_owner(club, actor)
     if username == club.owner.get_username():
-        raise ClubError("The owner cannot leave the club; delete it instead.", code="owner")
+        raise ClubError(
+            "The owner cannot leave the club; delete it instead.", code=ClubRule.OWNER_CANNOT_LEAVE
+        )
     deleted, _ = Membership.objects.filter(club=club, user__username=username).delete()
     if not deleted:
-        raise ClubError(f"{username!r} is not a member.", code="not_a_member")
+        raise ClubError(f"{username!r} is not a member.", code=ClubRule.NOT_A_MEMBER)
 
 
 def _require_owner(club: Club, actor: Any) -> None:
     if club.owner_id != actor.pk:
-        raise ClubError("Only the club's owner may do this.", code="not_owner")
+        raise ClubError("Only the club's owner may do this.", code=ClubRule.NOT_OWNER)
 
 
 @dataclass(frozen=True)
@@ -111,7 +124,7 @@ def nominate(
     tracks can be listed. HTTP happens before the nomination's transaction.
     """
     if ends_at is not None and ends_at <= starts_at:
-        raise ClubError("A nomination must end after it starts.", code="invalid_period")
+        raise ClubError("A nomination must end after it starts.", code=ClubRule.INVALID_PERIOD)
     mbid = album.release_group_mbid
     if mbid is None:
         choice = search_albums(
@@ -148,6 +161,6 @@ def nomination_delete(*, nomination: Nomination, actor: Any) -> None:
     """The owner or the member who nominated may withdraw a nomination."""
     if actor.pk not in (nomination.club.owner_id, nomination.nominated_by_id):
         raise ClubError(
-            "Only the club's owner or the nominating member may do this.", code="not_owner"
+            "Only the club's owner or the nominating member may do this.", code=ClubRule.NOT_OWNER
         )
     nomination.delete()

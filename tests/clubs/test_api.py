@@ -106,7 +106,7 @@ def test_the_owner_adds_and_removes_members_and_members_may_leave(
     assert unknown.status_code == 404
     owner_leaves = as_alice.delete(f"/api/clubs/{club.pk}/members/alice/")
     assert owner_leaves.status_code == 400
-    assert owner_leaves.json()["error"]["code"] == "owner"
+    assert owner_leaves.json()["error"]["code"] == "owner_cannot_leave"
 
 
 def test_only_the_owner_renames_or_deletes_the_club(alice, bob, as_alice, as_bob):
@@ -160,6 +160,7 @@ def test_a_nomination_must_end_after_it_starts(world, alice, as_alice):
         format="json",
     )
     assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_period"
     assert not Nomination.objects.exists()
 
 
