@@ -271,9 +271,15 @@ def store_recording(
 
 @transaction.atomic
 def store_release_group(
-    group: mb.ReleaseGroup, releases: Sequence[mb.Release], *, country: str | None = None
+    group: mb.ReleaseGroup,
+    releases: Sequence[mb.Release],
+    *,
+    country: str | None = None,
+    all_tracklists: bool = False,
 ) -> ReleaseGroup:
-    """Store a release group, all its releases and the preferred release's tracklist."""
+    """Store a release group, all its releases and the preferred release's tracklist
+    (every release's with ``all_tracklists``: album clubs list other editions' bonus
+    tracks)."""
     stored_group, _ = ReleaseGroup.objects.update_or_create(
         mbid=group.mbid,
         defaults={
@@ -307,6 +313,10 @@ def store_release_group(
         store_tracklist(stored_releases[preferred_mbid], preferred)
         stored_group.preferred_release = stored_releases[preferred_mbid]
         stored_group.save(update_fields=["preferred_release", "updated_at"])
+    if all_tracklists:
+        for release in releases:
+            if release.mbid != preferred_mbid:
+                store_tracklist(stored_releases[release.mbid], release)
     return stored_group
 
 
@@ -389,15 +399,19 @@ def search_albums(
 
 
 def import_release_group(
-    *, mbid: str, country: str | None = None, client: mb.MusicBrainzClient | None = None
+    *,
+    mbid: str,
+    country: str | None = None,
+    all_tracklists: bool = False,
+    client: mb.MusicBrainzClient | None = None,
 ) -> ReleaseGroup:
     """Fetch and store a release group, all its releases and the preferred release's
-    tracklist. Idempotent: a re-import updates what changed."""
+    tracklist (or every release's). Idempotent: a re-import updates what changed."""
     client = client or get_musicbrainz_client()
     group = client.lookup_release_group(mbid)
     # HTTP outside the transaction; one transaction for the writes.
     releases = client.browse_releases(group.mbid)
-    return store_release_group(group, releases, country=country)
+    return store_release_group(group, releases, country=country, all_tracklists=all_tracklists)
 
 
 def search_artists(*, name: str, client: mb.MusicBrainzClient | None = None) -> list[Artist]:

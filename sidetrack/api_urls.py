@@ -6,4 +6,5 @@ urlpatterns = [
     path("", include("accounts.api")),
     path("", include("metadata.api")),
     path("", include("listens.api")),
+    path("", include("clubs.api")),
 ]

@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "accounts",
     "metadata",
     "listens",
+    "clubs",
 ]
 
 MIDDLEWARE = [

@@ -132,3 +132,14 @@ def test_staff_without_permission_gets_403(client, alice, make_listens):
         Permission.objects.get(codename="view_unresolvedrecording"),
     )
     assert client.get(curate).status_code == 200
+
+
+def test_the_album_filter_lists_every_edition_of_one_album(admin_client, make_listens, alice):
+    # The link a club's standings give: reports on the album, whatever its edition noise.
+    make_listens("Nirvana", "Polly", 2, user=alice, album="Nevermind")
+    make_listens("Nirvana", "Lithium", 1, user=alice, album="Nevermind (Deluxe Edition)")
+    make_listens("Nirvana", "About a Girl", 1, user=alice, album="Bleach")
+
+    response = admin_client.get(LIST, {"album_name__icontains": "Nevermind"})
+
+    assert sorted(listed(response)) == ["Lithium", "Polly"]

@@ -31,6 +31,7 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from accounts.models import ExternalAccount, ListenSource
+from clubs.models import Club, Membership, Nomination
 from listens.models import ListenEvent, TasteSnapshot
 from metadata.models import Release, ReleaseGroup, Track
 from tests.api.conftest import (
@@ -125,6 +126,12 @@ def seeded(django_user_model, upstream_down):
     cache.delete_many(
         [f"now-playing:{pk}" for pk in ExternalAccount.objects.values_list("pk", flat=True)]
     )
+    club = Club.objects.create(name="Fuzz club", owner=alice)
+    for member in (alice, bob, staff):
+        Membership.objects.create(club=club, user=member)
+    Nomination.objects.create(
+        club=club, release_group=group, nominated_by=alice, starts_at=T0 - timedelta(days=1)
+    )
     # Path parameters that name stored rows, so that generated requests reach them.
     known = {
         "/api/accounts/{id}/": list(ExternalAccount.objects.values_list("pk", flat=True)),
@@ -134,6 +141,10 @@ def seeded(django_user_model, upstream_down):
         "/api/artists/{mbid}/": [str(artist.mbid)],
         "/api/recordings/{mbid}/": [str(song.mbid)],
         "/api/release-groups/{mbid}/": [str(group.mbid)],
+        "/api/clubs/album-progress/{mbid}/": [str(group.mbid)],
+        "/api/clubs/{club_id}/": [club.pk],
+        "/api/clubs/{club_id}/compare/": [club.pk],
+        "/api/clubs/{club_id}/nominations/": [club.pk],
     }
     return {"staff": staff, "regular": alice, "known": known}
 
