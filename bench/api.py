@@ -262,7 +262,6 @@ def run(n_listens: int | None, repeat: int, seed_value: int, *, show_plans: bool
         from django.db import connection
 
         call_command("migrate", verbosity=0, interactive=False)
-        call_command("createcachetable", verbosity=0)
         if n_listens is None:
             n_listens = 1_000_000
         print(f"database: {where}")
