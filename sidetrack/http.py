@@ -145,9 +145,31 @@ def known_secrets() -> tuple[str, ...]:
 _SECRET_PAIR_RE = re.compile(r"(?i)\b(" + "|".join(sorted(SECRET_PARAM_NAMES)) + r")=([^&\s'\"]+)")
 
 
+# A traceback's frame line; the line after it is the frame's source code.
+_FRAME_LINE_RE = re.compile(r'^\s*File "[^"]*", line \d+')
+
+
+def _redact_pairs(text: str) -> str:
+    return _SECRET_PAIR_RE.sub(lambda m: f"{m.group(1)}={REDACTED}", text)
+
+
+def _redact_pairs_outside_source(text: str) -> str:
+    """``key=value`` pairs are values everywhere but in a traceback's source lines,
+    where ``api_key=require_setting("LASTFM_API_KEY")`` is code: left as written."""
+    lines = text.split("\n")
+    after_frame = False
+    for index, line in enumerate(lines):
+        if not after_frame and "=" in line:
+            lines[index] = _redact_pairs(line)
+        after_frame = bool(_FRAME_LINE_RE.match(line))
+    return "\n".join(lines)
+
+
 def redact_text(text: str) -> str:
+    """Secret-named parameters' values and every registered secret, replaced.
+    Registered secrets are replaced everywhere, source lines included."""
     if "=" in text:  # the pattern needs one; skipping it keeps payload scrubbing cheap
-        text = _SECRET_PAIR_RE.sub(lambda m: f"{m.group(1)}={REDACTED}", text)
+        text = _redact_pairs_outside_source(text) if 'File "' in text else _redact_pairs(text)
     for secret in _known_secrets:
         if secret in text:
             text = text.replace(secret, REDACTED)

@@ -59,9 +59,7 @@ def newcomer_world() -> tuple[World, dict[str, str]]:
     for n, track in enumerate(release.media[0]):
         recording = track.recording
         mbids[recording.title] = recording.mbid
-        world.scrobble(
-            LISTENER, 1_700_000_000 + 600 * n, recording, with_mbids=False, mapped=False
-        )
+        world.scrobble(LISTENER, 1_700_000_000 + 600 * n, recording, with_mbids=False, mapped=False)
     return world, mbids
 
 
