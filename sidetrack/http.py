@@ -211,13 +211,51 @@ class ServiceRetry(Retry):
     as a ``Retry-After`` and asks the shared rate limiter before every retry,
     so retries count against the limit like first attempts do."""
 
-    def __init__(self, *args: Any, before_retry: Callable[[], None] | None = None, **kw: Any):
+    def __init__(
+        self,
+        *args: Any,
+        before_retry: Callable[[], None] | None = None,
+        service: str = "",
+        **kw: Any,
+    ):
         super().__init__(*args, **kw)
         self.before_retry = before_retry
+        self.service = service
 
     def new(self, **kw: Any) -> ServiceRetry:
         kw.setdefault("before_retry", self.before_retry)
+        kw.setdefault("service", self.service)
         return super().new(**kw)
+
+    def increment(
+        self,
+        method: str | None = None,
+        url: str | None = None,
+        response: Any = None,
+        error: Exception | None = None,
+        _pool: Any = None,
+        _stacktrace: Any = None,
+    ) -> ServiceRetry:
+        # Raises once retries are used up.
+        retry = super().increment(method, url, response, error, _pool, _stacktrace)
+        # Said before the wait, on one line: offline, a command would otherwise sit
+        # silent through the whole backoff (about 15 s with the defaults).
+        if response is not None and response.status:
+            reason = f"HTTP {response.status}"
+            wait = retry.get_retry_after(response) or retry.get_backoff_time()
+        else:
+            reason = str(error).rsplit(": ", 1)[-1].strip("')\"") if error else "no answer"
+            wait = retry.get_backoff_time()
+        done = len(retry.history)
+        logger.warning(
+            "%s: %s; retrying in %.0f s (retry %d of %d)",
+            self.service or "upstream",
+            reason,
+            wait,
+            done,
+            done + max(retry.total or 0, 0),
+        )
+        return retry
 
     def get_retry_after(self, response: Any) -> float | None:
         value = response.headers.get("Retry-After")
@@ -319,6 +357,7 @@ class ServiceHttp:
             respect_retry_after_header=True,
             raise_on_status=False,
             before_retry=self._before_request,
+            service=self.service,
         )
 
     def _before_request(self) -> None:

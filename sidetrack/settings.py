@@ -255,6 +255,7 @@ HTTP_READ_TIMEOUT = env.float("HTTP_READ_TIMEOUT", default=30.0)
 HTTP_MAX_RETRIES = env.int("HTTP_MAX_RETRIES", default=4)
 HTTP_BACKOFF_FACTOR = env.float("HTTP_BACKOFF_FACTOR", default=1.0)
 
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -267,5 +268,9 @@ LOGGING = {
             "filters": ["redact_secrets"],
         }
     },
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    # urllib3 says "Retrying (ServiceRetry(total=2, connect=None, ...))" for every
+    # retry; sidetrack.http says it in one line with the wait. Its DEBUG lines (every
+    # request) still show with LOG_LEVEL=DEBUG.
+    "loggers": {"urllib3": {"level": "DEBUG" if LOG_LEVEL == "DEBUG" else "ERROR"}},
 }

@@ -389,3 +389,33 @@ def test_log_filter_redacts_values_but_never_rewrites_traceback_source_lines():
     assert f"?api_key={REDACTED}&token={REDACTED} failed" in text
     assert KEY not in text
     assert "x1y2z3" not in text
+
+
+def test_each_retry_is_announced_in_one_line_before_the_wait(caplog):
+    # Offline: nothing listens on this port, so every attempt is refused.
+    from tests.e2e.web import free_port
+
+    http = make_http(
+        service="musicbrainz",
+        base_url=f"http://127.0.0.1:{free_port()}/ws/2/",
+        retry=RetryPolicy(total=2, backoff_factor=0),
+    )
+    with caplog.at_level(logging.WARNING), pytest.raises(UnavailableError):
+        http.get_json("release-group")
+
+    announced = [r.getMessage() for r in caplog.records if r.name == "sidetrack.http"]
+    assert announced == [
+        "musicbrainz: [Errno 111] Connection refused; retrying in 0 s (retry 1 of 2)",
+        "musicbrainz: [Errno 111] Connection refused; retrying in 0 s (retry 2 of 2)",
+    ]
+
+
+def test_a_5xx_retry_names_the_status_and_the_wait(caplog):
+    replies = [Reply(503, b"{}", {"Retry-After": "1"}), Reply(200, b'{"ok": true}')]
+    with scripted_server(replies) as server, caplog.at_level(logging.WARNING):
+        http = make_http(base_url=server.base_url, retry=RetryPolicy(total=2, backoff_factor=0))
+        http.get_json("things")
+
+    assert [r.getMessage() for r in caplog.records if r.name == "sidetrack.http"] == [
+        "test: HTTP 503; retrying in 1 s (retry 1 of 2)"
+    ]
