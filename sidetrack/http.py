@@ -142,7 +142,11 @@ def known_secrets() -> tuple[str, ...]:
     return _known_secrets
 
 
-_SECRET_PAIR_RE = re.compile(r"(?i)\b(" + "|".join(sorted(SECRET_PARAM_NAMES)) + r")=([^&\s'\"]+)")
+# A value ends at the next parameter, space, quote or punctuation that follows a value
+# in prose ("...&api_key=KEY; retrying"): keys and tokens never contain those.
+_SECRET_PAIR_RE = re.compile(
+    r"(?i)\b(" + "|".join(sorted(SECRET_PARAM_NAMES)) + r")=([^&\s'\";,)]+)"
+)
 
 
 # A traceback's frame line; the line after it is the frame's source code.
@@ -238,23 +242,16 @@ class ServiceRetry(Retry):
     ) -> ServiceRetry:
         # Raises once retries are used up.
         retry = super().increment(method, url, response, error, _pool, _stacktrace)
-        # Said before the wait, on one line: offline, a command would otherwise sit
-        # silent through the whole backoff (about 15 s with the defaults).
+        if isinstance(error, _BodyError):
+            return retry  # request_json announces these with the whole error
         if response is not None and response.status:
-            reason = f"HTTP {response.status}"
+            reason = f"{self.service}: HTTP {response.status}"
             wait = retry.get_retry_after(response) or retry.get_backoff_time()
         else:
-            reason = str(error).rsplit(": ", 1)[-1].strip("')\"") if error else "no answer"
+            cause = str(error).rsplit(": ", 1)[-1].strip("')\"") if error else "no answer"
+            reason = f"{self.service}: {cause}"
             wait = retry.get_backoff_time()
-        done = len(retry.history)
-        logger.warning(
-            "%s: %s; retrying in %.0f s (retry %d of %d)",
-            self.service or "upstream",
-            reason,
-            wait,
-            done,
-            done + max(retry.total or 0, 0),
-        )
+        _announce_retry(retry, reason, wait)
         return retry
 
     def get_retry_after(self, response: Any) -> float | None:
@@ -276,6 +273,14 @@ class ServiceRetry(Retry):
         super().sleep(response)
         if self.before_retry is not None:
             self.before_retry()
+
+
+def _announce_retry(retry: Retry, reason: str, wait: float) -> None:
+    """One line before each wait: offline, a command would otherwise sit silent
+    through the whole backoff (about 15 s with the defaults)."""
+    done = len(retry.history)
+    remaining = max(retry.total or 0, 0) if isinstance(retry.total, int) else 0
+    logger.warning("%s; retrying in %.0f s (retry %d of %d)", reason, wait, done, done + remaining)
 
 
 @dataclass(frozen=True)
@@ -426,10 +431,10 @@ class ServiceHttp:
                     body_retry = body_retry.increment(method, url, error=_BodyError(str(error)))
                 except Exception:
                     raise error from None
-                logger.warning("retrying after %s", error)
                 delay = error.retry_after or body_retry.get_backoff_time()
                 if delay > self.retry_policy.retry_after_max:
                     raise  # the caller stops and resumes later instead of blocking
+                _announce_retry(body_retry, str(error), delay)
                 if delay:
                     self._sleep(delay)
 

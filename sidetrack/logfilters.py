@@ -24,3 +24,13 @@ class RedactSecretsFilter(logging.Filter):
 
 
 _FORMATTER = logging.Formatter()
+
+
+class DropUrllib3RetryNotices(logging.Filter):
+    """urllib3's "Retrying (ServiceRetry(total=2, connect=None, ...)) after ..." warning
+    repeats what sidetrack.http already said in one readable line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (
+            record.name == "urllib3.connectionpool" and str(record.msg).startswith("Retrying (")
+        )

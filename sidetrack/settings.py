@@ -255,22 +255,20 @@ HTTP_READ_TIMEOUT = env.float("HTTP_READ_TIMEOUT", default=30.0)
 HTTP_MAX_RETRIES = env.int("HTTP_MAX_RETRIES", default=4)
 HTTP_BACKOFF_FACTOR = env.float("HTTP_BACKOFF_FACTOR", default=1.0)
 
-LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "filters": {"redact_secrets": {"()": "sidetrack.logfilters.RedactSecretsFilter"}},
+    "filters": {
+        "redact_secrets": {"()": "sidetrack.logfilters.RedactSecretsFilter"},
+        "drop_urllib3_retry_notices": {"()": "sidetrack.logfilters.DropUrllib3RetryNotices"},
+    },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": "plain",
-            "filters": ["redact_secrets"],
+            "filters": ["drop_urllib3_retry_notices", "redact_secrets"],
         }
     },
-    "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    # urllib3 says "Retrying (ServiceRetry(total=2, connect=None, ...))" for every
-    # retry; sidetrack.http says it in one line with the wait. Its DEBUG lines (every
-    # request) still show with LOG_LEVEL=DEBUG.
-    "loggers": {"urllib3": {"level": "DEBUG" if LOG_LEVEL == "DEBUG" else "ERROR"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
