@@ -33,6 +33,7 @@ import statistics
 import sys
 import time
 import uuid
+import warnings
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
@@ -51,6 +52,8 @@ COLUMNS = ("id", *LISTEN_COLUMNS)
 
 
 def configure(database_url: str) -> None:
+    # WhiteNoise looks for collected static files, which no bench serves.
+    warnings.filterwarnings("ignore", "No directory at", UserWarning)
     os.environ.update(DEFAULT_ENV)
     os.environ.pop("REDIS_URL", None)  # cache (throttle counters) in the throwaway database
     os.environ.update(

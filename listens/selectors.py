@@ -24,7 +24,7 @@ from django.db.models import (
 
 from accounts.models import ListenSource
 from listens.models import ListenEvent, TasteSnapshot
-from metadata.models import Recording, Track
+from metadata.models import ArtistCredit, Recording, Track
 
 
 def listens_visible_to(*, viewer: Any) -> QuerySet[ListenEvent]:
@@ -103,7 +103,8 @@ def counted_listens(
 
 
 def _aggregate_then_join(grouped: QuerySet[Any], outer: str, params: list[Any]) -> list[tuple]:
-    """Run ``outer`` with ``{counts}`` replaced by ``grouped`` as a derived table.
+    """Run ``outer`` with ``{counts}`` replaced by ``grouped`` as a derived table
+    (and ``{recordings}``, ``{credits}`` by those tables).
 
     Counting listens first, per recording, and joining the recordings (and credits)
     to those few rows afterwards lets the database read one index over the listens
@@ -111,8 +112,13 @@ def _aggregate_then_join(grouped: QuerySet[Any], outer: str, params: list[Any]) 
     in FROM, so the outer query is written here (plain SQL both databases run).
     """
     inner_sql, inner_params = grouped.query.sql_with_params()
+    sql = outer.format(
+        counts=f"({inner_sql})",
+        recordings=connection.ops.quote_name(Recording._meta.db_table),
+        credits=connection.ops.quote_name(ArtistCredit._meta.db_table),
+    )
     with connection.cursor() as cursor:
-        cursor.execute(outer.format(counts=f"({inner_sql})"), [*inner_params, *params])
+        cursor.execute(sql, [*inner_params, *params])
         return cursor.fetchall()
 
 
@@ -134,8 +140,8 @@ def top_artists(
         SELECT COALESCE(NULLIF(credit.name, ''), counts.artist_name) AS artist,
                SUM(counts.listen_count) AS listen_count
         FROM {counts} counts
-        JOIN metadata_recording recording ON recording.id = counts.recording_id
-        LEFT JOIN metadata_artistcredit credit ON credit.id = recording.artist_credit_id
+        JOIN {recordings} recording ON recording.id = counts.recording_id
+        LEFT JOIN {credits} credit ON credit.id = recording.artist_credit_id
         GROUP BY 1
         ORDER BY 2 DESC, 1
         LIMIT %s
@@ -175,7 +181,7 @@ def top_recordings(
         SELECT counts.recording_id, recording.mbid, recording.title, recording.artist_name,
                recording.status, counts.listen_count
         FROM {counts} counts
-        JOIN metadata_recording recording ON recording.id = counts.recording_id
+        JOIN {recordings} recording ON recording.id = counts.recording_id
         ORDER BY counts.listen_count DESC, recording.title, counts.recording_id
         LIMIT %s
         """,
