@@ -3,16 +3,6 @@ from __future__ import annotations
 import pytest
 
 
-@pytest.fixture(autouse=True)
-def _static_files_without_manifest(settings):
-    """Templates name static files without `collectstatic` having run: production's
-    hashed-name storage needs its manifest (tests/e2e/test_deploy_e2e.py covers it)."""
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-
-
 @pytest.fixture
 def alice(django_user_model):
     return django_user_model.objects.create_user("alice", password="alice-password-1")

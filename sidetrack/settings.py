@@ -158,8 +158,8 @@ STATIC_URL = "static/"
 STATIC_ROOT = env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    # `collectstatic` writes hashed names (cached forever by browsers) and .gz/.br copies.
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    # `collectstatic` writes hashed names (cached forever by browsers) and .gz copies.
+    "staticfiles": {"BACKEND": "sidetrack.storage.StaticFilesStorage"},
 }
 
 REST_FRAMEWORK = {

@@ -74,6 +74,9 @@ def test_after_migrate_alone_the_api_and_every_command_work(empty_database, tmp_
         with gunicorn(env, tmp_path / "web.log") as web:
             # Anonymous: public docs, a JSON refusal elsewhere (both pass the throttle).
             assert requests.get(f"{web}/api/schema/", timeout=30).status_code == 200
+            # Pages naming static files render before any collectstatic.
+            assert requests.get(f"{web}/api/docs/", timeout=30).status_code == 200
+            assert requests.get(f"{web}/admin/login/", timeout=30).status_code == 200
             refused = requests.get(f"{web}/api/listens/", timeout=30)
             assert refused.status_code in (401, 403), refused.text
             assert set(refused.json()["error"]) >= {"code", "message"}
