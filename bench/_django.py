@@ -81,7 +81,6 @@ def throwaway_django(env: Mapping[str, str] | None = None) -> Iterator[str]:
             where = f"{connection.vendor} test database {test_name} (dropped afterwards)"
         else:
             call_command("migrate", verbosity=0, interactive=False)
-            call_command("createcachetable", verbosity=0)
             where = f"SQLite file {original_name} (deleted afterwards)"
         try:
             yield where

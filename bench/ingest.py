@@ -245,7 +245,6 @@ def run(
 
         try:
             call_command("migrate", verbosity=0, interactive=False)
-            call_command("createcachetable", verbosity=0)
             print(f"database: {where}")
             measure(texts, emu, source)
         finally:

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.db import connection
 from django.db.models import (
     Count,
     Exists,
@@ -18,14 +19,11 @@ from django.db.models import (
     OuterRef,
     QuerySet,
     Subquery,
-    TextField,
-    Value,
 )
-from django.db.models.functions import Coalesce, NullIf
 
 from accounts.models import ListenSource
 from listens.models import ListenEvent, TasteSnapshot
-from metadata.models import Recording, Track
+from metadata.models import ArtistCredit, Recording, Track
 
 
 def listens_visible_to(*, viewer: Any) -> QuerySet[ListenEvent]:
@@ -103,23 +101,53 @@ def counted_listens(
     return listens
 
 
+def _aggregate_then_join(grouped: QuerySet[Any], outer: str, params: list[Any]) -> list[tuple]:
+    """Run ``outer`` with ``{counts}`` replaced by ``grouped`` as a derived table
+    (and ``{recordings}``, ``{credits}`` by those tables).
+
+    Counting listens first, per recording, and joining the recordings (and credits)
+    to those few rows afterwards lets the database read one index over the listens
+    and join thousands of rows, not a million; the ORM cannot put an aggregate
+    in FROM, so the outer query is written here (plain SQL both databases run).
+    """
+    inner_sql, inner_params = grouped.query.sql_with_params()
+    sql = outer.format(
+        counts=f"({inner_sql})",
+        recordings=connection.ops.quote_name(Recording._meta.db_table),
+        credits=connection.ops.quote_name(ArtistCredit._meta.db_table),
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*inner_params, *params])
+        return cursor.fetchall()
+
+
 def top_artists(
     *, user_id: int, since: datetime | None = None, until: datetime | None = None, limit: int = 10
 ) -> list[dict[str, Any]]:
     """[{name, listen_count}] by the recording's MusicBrainz credit, else the listen's text."""
-    name = Coalesce(
-        NullIf(F("recording__artist_credit__name"), Value("")),
-        F("artist_name"),
-        output_field=TextField(),
-    )
-    rows = (
+    # Grouped by artist text first so that no index's recording order tempts SQLite
+    # away from the (user, listened_at) index when a time range is given.
+    per_recording = (
         counted_listens(user_id=user_id, since=since, until=until)
-        .annotate(artist=name)
-        .values("artist")
-        .annotate(listen_count=Count("pk"))
-        .order_by("-listen_count", "artist")[:limit]
+        .values("artist_name", "recording_id")
+        .annotate(listen_count=Count("*"))
+        .order_by()
     )
-    return [{"name": row["artist"], "listen_count": row["listen_count"]} for row in rows]
+    rows = _aggregate_then_join(
+        per_recording,
+        """
+        SELECT COALESCE(NULLIF(credit.name, ''), counts.artist_name) AS artist,
+               SUM(counts.listen_count) AS listen_count
+        FROM {counts} counts
+        JOIN {recordings} recording ON recording.id = counts.recording_id
+        LEFT JOIN {credits} credit ON credit.id = recording.artist_credit_id
+        GROUP BY 1
+        ORDER BY 2 DESC, 1
+        LIMIT %s
+        """,
+        [limit],
+    )
+    return [{"name": name, "listen_count": int(count)} for name, count in rows]
 
 
 def top_albums(
@@ -140,28 +168,36 @@ def top_recordings(
     *, user_id: int, since: datetime | None = None, until: datetime | None = None, limit: int = 10
 ) -> list[dict[str, Any]]:
     """[{recording_id, mbid, title, artist_name, status, listen_count}] by recording."""
-    rows = (
+    per_recording = (
         counted_listens(user_id=user_id, since=since, until=until)
-        .values(
-            "recording_id",
-            "recording__mbid",
-            "recording__title",
-            "recording__artist_name",
-            "recording__status",
-        )
-        .annotate(listen_count=Count("pk"))
-        .order_by("-listen_count", "recording__title", "recording_id")[:limit]
+        .values("recording_id")
+        .annotate(listen_count=Count("*"))
+        .order_by()
     )
+    rows = _aggregate_then_join(
+        per_recording,
+        """
+        SELECT counts.recording_id, recording.mbid, recording.title, recording.artist_name,
+               recording.status, counts.listen_count
+        FROM {counts} counts
+        JOIN {recordings} recording ON recording.id = counts.recording_id
+        ORDER BY counts.listen_count DESC, recording.title, counts.recording_id
+        LIMIT %s
+        """,
+        [limit],
+    )
+    mbid_field = Recording._meta.get_field("mbid")
     return [
         {
-            "recording_id": row["recording_id"],
-            "mbid": row["recording__mbid"],
-            "title": row["recording__title"],
-            "artist_name": row["recording__artist_name"],
-            "status": row["recording__status"],
-            "listen_count": row["listen_count"],
+            "recording_id": recording_id,
+            # A raw cursor gives the database's form (text on SQLite): let the field say.
+            "mbid": mbid_field.to_python(mbid) if mbid is not None else None,
+            "title": title,
+            "artist_name": artist_name,
+            "status": status,
+            "listen_count": listen_count,
         }
-        for row in rows
+        for recording_id, mbid, title, artist_name, status, listen_count in rows
     ]
 
 

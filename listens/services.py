@@ -743,7 +743,10 @@ def ingest_account(
                 on_page(run)
     except ExternalApiError as error:
         _finish(account, run, error=str(error), permanent=not error.retryable)
-    except (ImproperlyConfigured, IngestAlreadyRunning) as error:
+    except ImproperlyConfigured as error:
+        # A missing key needs someone's attention ("error"), as a rejected one does.
+        _finish(account, run, error=str(error), permanent=True)
+    except IngestAlreadyRunning as error:
         _finish(account, run, error=str(error), permanent=False)
     except BaseException as error:
         _finish(account, run, error=f"internal error: {type(error).__name__}", permanent=False)

@@ -142,12 +142,38 @@ def known_secrets() -> tuple[str, ...]:
     return _known_secrets
 
 
-_SECRET_PAIR_RE = re.compile(r"(?i)\b(" + "|".join(sorted(SECRET_PARAM_NAMES)) + r")=([^&\s'\"]+)")
+# A value ends at the next parameter, space, quote or punctuation that follows a value
+# in prose ("...&api_key=KEY; retrying"): keys and tokens never contain those.
+_SECRET_PAIR_RE = re.compile(
+    r"(?i)\b(" + "|".join(sorted(SECRET_PARAM_NAMES)) + r")=([^&\s'\";,)]+)"
+)
+
+
+# A traceback's frame line; the line after it is the frame's source code.
+_FRAME_LINE_RE = re.compile(r'^\s*File "[^"]*", line \d+')
+
+
+def _redact_pairs(text: str) -> str:
+    return _SECRET_PAIR_RE.sub(lambda m: f"{m.group(1)}={REDACTED}", text)
+
+
+def _redact_pairs_outside_source(text: str) -> str:
+    """``key=value`` pairs are values everywhere but in a traceback's source lines,
+    where ``api_key=require_setting("LASTFM_API_KEY")`` is code: left as written."""
+    lines = text.split("\n")
+    after_frame = False
+    for index, line in enumerate(lines):
+        if not after_frame and "=" in line:
+            lines[index] = _redact_pairs(line)
+        after_frame = bool(_FRAME_LINE_RE.match(line))
+    return "\n".join(lines)
 
 
 def redact_text(text: str) -> str:
+    """Secret-named parameters' values and every registered secret, replaced.
+    Registered secrets are replaced everywhere, source lines included."""
     if "=" in text:  # the pattern needs one; skipping it keeps payload scrubbing cheap
-        text = _SECRET_PAIR_RE.sub(lambda m: f"{m.group(1)}={REDACTED}", text)
+        text = _redact_pairs_outside_source(text) if 'File "' in text else _redact_pairs(text)
     for secret in _known_secrets:
         if secret in text:
             text = text.replace(secret, REDACTED)
@@ -189,13 +215,44 @@ class ServiceRetry(Retry):
     as a ``Retry-After`` and asks the shared rate limiter before every retry,
     so retries count against the limit like first attempts do."""
 
-    def __init__(self, *args: Any, before_retry: Callable[[], None] | None = None, **kw: Any):
+    def __init__(
+        self,
+        *args: Any,
+        before_retry: Callable[[], None] | None = None,
+        service: str = "",
+        **kw: Any,
+    ):
         super().__init__(*args, **kw)
         self.before_retry = before_retry
+        self.service = service
 
     def new(self, **kw: Any) -> ServiceRetry:
         kw.setdefault("before_retry", self.before_retry)
+        kw.setdefault("service", self.service)
         return super().new(**kw)
+
+    def increment(
+        self,
+        method: str | None = None,
+        url: str | None = None,
+        response: Any = None,
+        error: Exception | None = None,
+        _pool: Any = None,
+        _stacktrace: Any = None,
+    ) -> ServiceRetry:
+        # Raises once retries are used up.
+        retry = super().increment(method, url, response, error, _pool, _stacktrace)
+        if isinstance(error, _BodyError):
+            return retry  # request_json announces these with the whole error
+        if response is not None and response.status:
+            reason = f"{self.service}: HTTP {response.status}"
+            wait = retry.get_retry_after(response) or retry.get_backoff_time()
+        else:
+            cause = str(error).rsplit(": ", 1)[-1].strip("')\"") if error else "no answer"
+            reason = f"{self.service}: {cause}"
+            wait = retry.get_backoff_time()
+        _announce_retry(retry, reason, wait)
+        return retry
 
     def get_retry_after(self, response: Any) -> float | None:
         value = response.headers.get("Retry-After")
@@ -216,6 +273,14 @@ class ServiceRetry(Retry):
         super().sleep(response)
         if self.before_retry is not None:
             self.before_retry()
+
+
+def _announce_retry(retry: Retry, reason: str, wait: float) -> None:
+    """One line before each wait: offline, a command would otherwise sit silent
+    through the whole backoff (about 15 s with the defaults)."""
+    done = len(retry.history)
+    remaining = max(retry.total or 0, 0) if isinstance(retry.total, int) else 0
+    logger.warning("%s; retrying in %.0f s (retry %d of %d)", reason, wait, done, done + remaining)
 
 
 @dataclass(frozen=True)
@@ -297,6 +362,7 @@ class ServiceHttp:
             respect_retry_after_header=True,
             raise_on_status=False,
             before_retry=self._before_request,
+            service=self.service,
         )
 
     def _before_request(self) -> None:
@@ -365,10 +431,10 @@ class ServiceHttp:
                     body_retry = body_retry.increment(method, url, error=_BodyError(str(error)))
                 except Exception:
                     raise error from None
-                logger.warning("retrying after %s", error)
                 delay = error.retry_after or body_retry.get_backoff_time()
                 if delay > self.retry_policy.retry_after_max:
                     raise  # the caller stops and resumes later instead of blocking
+                _announce_retry(body_retry, str(error), delay)
                 if delay:
                     self._sleep(delay)
 

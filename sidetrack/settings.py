@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's files, served from /static/ (no CDN)
     "django_q",
     "sidetrack",
     "accounts",
@@ -46,6 +47,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # /static/ from the app itself (collected, compressed, hashed names): a plain
+    # WSGI server needs nothing in front of it for the admin's CSS or the API docs.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -77,8 +81,11 @@ DATABASES = {
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Several processes (web, qcluster workers, commands) share one file: wait for
-    # locks instead of failing, and take the write lock up front so transactions
-    # never fail half-way on an upgrade from read to write.
+    # locks instead of failing (timeout: SQLite's busy timeout, 30 s), and take the
+    # write lock up front so transactions never fail half-way on an upgrade from
+    # read to write. WAL lets readers run beside the writer; synchronous=NORMAL is
+    # durable across application crashes in WAL mode and fsyncs only at checkpoints.
+    # Django itself turns foreign keys on for every SQLite connection.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {
             "timeout": 30,
@@ -86,6 +93,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
     )
+    # The INCLUDE columns of a PostgreSQL covering index; SQLite ignores them, and
+    # the warning would be printed by every command.
+    SILENCED_SYSTEM_CHECKS = ["models.W040"]
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
     DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
@@ -108,6 +118,7 @@ else:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            # Created by the migration sidetrack 0001_database_cache_table.
             "LOCATION": "sidetrack_cache",
             "KEY_PREFIX": CACHE_KEY_PREFIX,
             # The default 300 entries would cull live rate-limiter slots under load.
@@ -146,6 +157,11 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # `collectstatic` writes hashed names (cached forever by browsers) and .gz copies.
+    "staticfiles": {"BACKEND": "sidetrack.storage.StaticFilesStorage"},
+}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -173,6 +189,15 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Listens, MusicBrainz-normalized metadata and listening stats.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and its docs are public: they describe the API's shape, never data,
+    # and integrators read them before they have a login (README, "REST API").
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    # Swagger UI from drf-spectacular-sidecar's files under /static/: no CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # Swagger UI would otherwise send the schema to validator.swagger.io.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     "COMPONENT_SPLIT_REQUEST": True,
     # Two models have a `status` field with different choices: name both enums.
     "ENUM_NAME_OVERRIDES": {
@@ -235,12 +260,15 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "filters": {"redact_secrets": {"()": "sidetrack.logfilters.RedactSecretsFilter"}},
+    "filters": {
+        "redact_secrets": {"()": "sidetrack.logfilters.RedactSecretsFilter"},
+        "drop_urllib3_retry_notices": {"()": "sidetrack.logfilters.DropUrllib3RetryNotices"},
+    },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": "plain",
-            "filters": ["redact_secrets"],
+            "filters": ["drop_urllib3_retry_notices", "redact_secrets"],
         }
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},

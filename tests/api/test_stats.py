@@ -186,3 +186,72 @@ def test_taste_returns_the_latest_snapshot_per_kind_and_period(as_alice, lastfm,
     assert snapshots[1]["items"] == [{"rank": 1, "name": "Weezer", "mbid": None, "playcount": 42}]
     assert snapshots[1]["external_username"] == "alice-fm"
     assert snapshots[0]["items"][0]["artist_name"] == "Weezer"
+
+
+def test_top_artists_and_recordings_equal_a_recount_of_every_listen(
+    as_alice, alice, bob, lastfm, listenbrainz
+):
+    """The stats count in the database, per recording first; this recounts listen by
+    listen in Python: credits, texts of uncredited recordings, duplicates, the
+    window, another user's listens and ties all included."""
+    import random
+    from collections import Counter
+
+    from listens.models import ListenEvent
+
+    rng = random.Random(12)
+    credits = [make_credit(f"Band {n}", make_artist(f"Band {n}")) for n in range(3)]
+    recordings = [resolved_recording(f"Song {n}", credits[n % 3]) for n in range(6)]
+    recordings.append(resolved_recording("Uncredited", None, artist_name="Solo"))
+    bobs = make_account(bob, ListenSource.LASTFM, "bob-fm")
+    stored = []
+    for n in range(120):
+        account = bobs if n % 10 == 0 else lastfm
+        if rng.random() < 0.3:  # unresolved: one recording per text, as ingest keeps them
+            artist = rng.choice(["Garage Band", "garage band", "Band 1"])
+            listen = make_listen(account, at=T0 + timedelta(minutes=n), artist=artist, track="Demo")
+        else:
+            listen = make_listen(
+                account,
+                at=T0 + timedelta(minutes=n),
+                artist=rng.choice(["Band 0", "band 0", "Solo"]),
+                recording=rng.choice(recordings),
+            )
+        stored.append(listen)
+        if account == lastfm and rng.random() < 0.2:  # the same listen, scrobbled twice
+            make_listen(
+                listenbrainz,
+                at=listen.listened_at,
+                duplicate_of=listen,
+                recording=listen.recording,
+                artist=listen.artist_name,
+            )
+    window = {"since": (T0 + timedelta(minutes=30)).isoformat(), "limit": 100}
+
+    counted = [
+        listen
+        for listen in ListenEvent.objects.select_related("recording__artist_credit")
+        if listen.user_id == alice.pk
+        and listen.duplicate_of_id is None
+        and listen.listened_at >= T0 + timedelta(minutes=30)
+    ]
+    by_artist = Counter(
+        (listen.recording.artist_credit.name if listen.recording.artist_credit else None)
+        or listen.artist_name
+        for listen in counted
+    )
+    by_recording = Counter(listen.recording for listen in counted)
+
+    assert results(as_alice, "top-artists", **window) == [
+        {"name": name, "listen_count": count}
+        for name, count in sorted(by_artist.items(), key=lambda item: (-item[1], item[0]))
+    ]
+    assert [
+        (row["recording_id"], row["listen_count"])
+        for row in results(as_alice, "top-recordings", **window)
+    ] == [
+        (recording.pk, count)
+        for recording, count in sorted(
+            by_recording.items(), key=lambda item: (-item[1], item[0].title, item[0].pk)
+        )
+    ]

@@ -137,10 +137,9 @@ def database(tmp_path_factory) -> Iterator[Database]:
 
 
 def migrate(db: Database) -> None:
-    env = base_environment(db)
-    for command in (("migrate", "--noinput", "-v", "0"), ("createcachetable",)):
-        result = manage(env, *command)
-        assert result.returncode == 0, describe(result)
+    """``manage.py migrate``: the only set-up a deployment's database needs."""
+    result = manage(base_environment(db), "migrate", "--noinput", "-v", "0")
+    assert result.returncode == 0, describe(result)
 
 
 # --- One scenario: an emulated world, a Sidetrack user, its accounts ------------------------

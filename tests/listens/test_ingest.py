@@ -356,19 +356,24 @@ def test_listenbrainz_network_failure_mid_history_loses_nothing_on_rerun(
     assert reload(lb_account).last_ingested_ts == T0 + 60 * 11
 
 
-def test_missing_api_key_fails_the_run_with_its_name_and_frees_the_account(
-    lastfm_account, external_settings
+@pytest.mark.parametrize("variable", ["LASTFM_API_KEY", "LASTFM_API_SECRET"])
+def test_missing_api_key_marks_the_account_needing_attention_and_frees_it(
+    lastfm_account, external_settings, mocked, client, variable
 ):
-    external_settings.LASTFM_API_KEY = ""
+    setattr(external_settings, variable, "")
 
     run = ingest_account(account=lastfm_account, now=at(RUN1))
 
     account = reload(lastfm_account)
     assert run.status == IngestRun.Status.FAILED
-    assert "LASTFM_API_KEY" in run.error_message
-    assert account.status == ExternalAccount.Status.RETRYING
-    assert "LASTFM_API_KEY" in account.last_error
+    assert f"{variable} is not set" in run.error_message
+    # Not "retrying": no later run can succeed until someone sets the key.
+    assert account.status == ExternalAccount.Status.ERROR
+    assert variable in account.last_error
     assert account.ingest_claimed_until is None
+    assert len(mocked.calls) == 0
+    health = client.get("/health/").json()
+    assert (health["status"], health["accounts"]["failing"]) == ("degraded", 1)
 
 
 # --- Batches: several pages, one transaction -------------------------------------------

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import logging
 import math
+import sys
 import time
 
 import pytest
@@ -19,6 +20,7 @@ from sidetrack.http import (
     UnavailableError,
     redact_mapping,
     redact_url,
+    register_secret,
 )
 from sidetrack.logfilters import RedactSecretsFilter
 from tests.scripted_server import Reply, scripted_server
@@ -353,3 +355,67 @@ def test_empty_success_body_is_malformed():
 
     with pytest.raises(UnavailableError, match="malformed"):
         make_http().get_json("x")
+
+
+def _connect(api_key: str) -> None:
+    raise RuntimeError(f"GET https://ws.test/2.0/?api_key={api_key}&token=abc123 failed")
+
+
+def test_log_filter_redacts_values_but_never_rewrites_traceback_source_lines():
+    register_secret(KEY)
+    source = 'api_key=require_setting("LASTFM_API_KEY")'
+    # django-q logs a failed task's traceback inside the message.
+    message = (
+        "Failed [ingest] - Traceback (most recent call last):\n"
+        '  File "/srv/sidetrack/listens/providers.py", line 17, in lastfm_client\n'
+        f"    {source},\n"
+        "ImproperlyConfigured: token=abc123 api_key=x1y2z3"
+    )
+    try:
+        _connect(api_key=KEY)
+    except RuntimeError:
+        record = logging.LogRecord(
+            "django_q", logging.ERROR, __file__, 1, message, None, sys.exc_info()
+        )
+
+    assert RedactSecretsFilter().filter(record)
+    text = logging.Formatter().format(record)
+
+    assert f"    {source}," in text  # code, as written
+    assert "ImproperlyConfigured: token=[REDACTED] api_key=[REDACTED]" in text
+    # The exception's own traceback: source lines kept, the message's values redacted.
+    assert "    _connect(api_key=KEY)" in text
+    assert 'raise RuntimeError(f"GET https://ws.test/2.0/?api_key={api_key}&token' in text
+    assert f"?api_key={REDACTED}&token={REDACTED} failed" in text
+    assert KEY not in text
+    assert "x1y2z3" not in text
+
+
+def test_each_retry_is_announced_in_one_line_before_the_wait(caplog):
+    # Offline: nothing listens on this port, so every attempt is refused.
+    from tests.e2e.web import free_port
+
+    http = make_http(
+        service="musicbrainz",
+        base_url=f"http://127.0.0.1:{free_port()}/ws/2/",
+        retry=RetryPolicy(total=2, backoff_factor=0),
+    )
+    with caplog.at_level(logging.WARNING), pytest.raises(UnavailableError):
+        http.get_json("release-group")
+
+    announced = [r.getMessage() for r in caplog.records if r.name == "sidetrack.http"]
+    assert announced == [
+        "musicbrainz: [Errno 111] Connection refused; retrying in 0 s (retry 1 of 2)",
+        "musicbrainz: [Errno 111] Connection refused; retrying in 0 s (retry 2 of 2)",
+    ]
+
+
+def test_a_5xx_retry_names_the_status_and_the_wait(caplog):
+    replies = [Reply(503, b"{}", {"Retry-After": "1"}), Reply(200, b'{"ok": true}')]
+    with scripted_server(replies) as server, caplog.at_level(logging.WARNING):
+        http = make_http(base_url=server.base_url, retry=RetryPolicy(total=2, backoff_factor=0))
+        http.get_json("things")
+
+    assert [r.getMessage() for r in caplog.records if r.name == "sidetrack.http"] == [
+        "test: HTTP 503; retrying in 1 s (retry 1 of 2)"
+    ]

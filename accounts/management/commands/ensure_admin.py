@@ -4,10 +4,11 @@ import secrets
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand
+
+from sidetrack.commands import SidetrackCommand
 
 
-class Command(BaseCommand):
+class Command(SidetrackCommand):
     help = "Create the local admin login (printed once) unless it exists."
 
     def add_arguments(self, parser) -> None:

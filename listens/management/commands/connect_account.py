@@ -2,13 +2,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from accounts.models import ListenSource
 from accounts.services import connect_account
+from sidetrack.commands import SidetrackCommand
 
 
-class Command(BaseCommand):
+class Command(SidetrackCommand):
     help = (
         "Connect a Last.fm or ListenBrainz account to a Sidetrack user (created if "
         "missing). Running it again for the same name changes nothing."

@@ -4,16 +4,17 @@ import json
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from accounts.models import ListenSource
 from listens.export_import import export_row
 from listens.models import ListenEvent
+from sidetrack.commands import SidetrackCommand
 
 CHUNK_SIZE = 2000
 
 
-class Command(BaseCommand):
+class Command(SidetrackCommand):
     help = (
         "Write a user's listens to stdout as ListenBrainz JSON Lines, oldest first. "
         "A listen scrobbled to both Last.fm and ListenBrainz appears once per source "

@@ -3,15 +3,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from tqdm import tqdm
 
 from accounts.models import ExternalAccount, ListenSource
 from accounts.services import connect_account
 from listens.export_import import ImportSummary, export_user_name, import_listens, read_export
+from sidetrack.commands import SidetrackCommand
 
 
-class Command(BaseCommand):
+class Command(SidetrackCommand):
     help = (
         "Import a ListenBrainz export (zip, JSON Lines or the older JSON array) into the "
         "user's ListenBrainz account. Safe to repeat: stored listens are recognised."

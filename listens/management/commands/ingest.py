@@ -5,18 +5,19 @@ import time
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from tqdm import tqdm
 
 from accounts.models import ListenSource
 from listens.models import IngestRun
 from listens.services import IngestAlreadyRunning, ingest_account, ingestable_accounts
 from metadata.resolution import resolve_unresolved
+from sidetrack.commands import SidetrackCommand
 
 logger = logging.getLogger(__name__)
 
 
-class Command(BaseCommand):
+class Command(SidetrackCommand):
     help = (
         "Fetch new listens for every enabled account (or those of --user / --source). "
         "Exits non-zero when any account failed; the others are still ingested."

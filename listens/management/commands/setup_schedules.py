@@ -4,10 +4,12 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.db import transaction
 from django.utils import timezone
 from django_q.models import Schedule
+
+from sidetrack.commands import SidetrackCommand
 
 # (name, task, setting with the interval in minutes, default)
 SCHEDULES = (
@@ -27,7 +29,7 @@ SCHEDULES = (
 )
 
 
-class Command(BaseCommand):
+class Command(SidetrackCommand):
     help = (
         "Create or update the django-q2 schedules (matched by name): ingest, "
         "re-resolution and taste snapshots, every N minutes from settings."

@@ -2,15 +2,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from accounts.models import ListenSource
 from listens.models import TasteSnapshot
 from listens.services import ingestable_accounts, take_taste_snapshot
+from sidetrack.commands import SidetrackCommand
 from sidetrack.http import ExternalApiError
 
 
-class Command(BaseCommand):
+class Command(SidetrackCommand):
     help = "Store the current Last.fm top artists and albums of every enabled Last.fm account."
 
     def add_arguments(self, parser) -> None:

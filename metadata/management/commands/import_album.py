@@ -2,14 +2,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from metadata.models import ReleaseGroup
 from metadata.services import import_release_group, search_albums
+from sidetrack.commands import SidetrackCommand
 from sidetrack.http import ExternalApiError
 
 
-class Command(BaseCommand):
+class Command(SidetrackCommand):
     help = (
         "Find an album on MusicBrainz, store its release group, releases and the preferred "
         "release's tracklist, and print what was chosen."

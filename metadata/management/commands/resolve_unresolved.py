@@ -3,13 +3,14 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from django.core.management.base import BaseCommand
 from tqdm import tqdm
 
 from metadata.resolution import due_unresolved_recordings, resolve_unresolved
+from sidetrack.commands import SidetrackCommand
+from sidetrack.config import require_setting
 
 
-class Command(BaseCommand):
+class Command(SidetrackCommand):
     help = (
         "Retry unresolved recordings that are due, oldest first: album context, "
         "the ListenBrainz mapper, then MusicBrainz search."
@@ -19,6 +20,8 @@ class Command(BaseCommand):
         parser.add_argument("--limit", type=int, help="At most N recordings this run")
 
     def handle(self, *args: Any, limit: int | None = None, **options: Any) -> None:
+        # Before the mapper tier spends its retries: search needs MusicBrainz.
+        require_setting("SIDETRACK_MUSICBRAINZ_APP_NAME")
         due = due_unresolved_recordings().count()
         total = min(due, limit) if limit else due
         with tqdm(

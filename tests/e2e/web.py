@@ -1,0 +1,57 @@
+"""The production web server in a subprocess: ``gunicorn sidetrack.wsgi`` on a free port."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import requests
+
+from tests.e2e.test_ingest_e2e import ROOT
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextmanager
+def gunicorn(env: dict[str, str], log: Path, *, workers: int = 2) -> Iterator[str]:
+    """Yield the base URL once ``/health/`` answers; the server is stopped afterwards.
+    Its output (a traceback, "database is locked") goes to ``log``."""
+    port = free_port()
+    with log.open("w") as output:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "sidetrack.wsgi", "--bind", f"127.0.0.1:{port}"]
+            + ["--workers", str(workers), "--access-logfile", "-", "--timeout", "120"],
+            cwd=ROOT,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    if requests.get(f"{base}/health/", timeout=5).status_code in (200, 503):
+                        break
+                except requests.ConnectionError:
+                    pass
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise AssertionError(f"gunicorn did not start:\n{log.read_text()[-3000:]}")
+                time.sleep(0.2)
+            yield base
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
