@@ -30,3 +30,16 @@ def external_settings(settings):
     settings.HTTP_MAX_RETRIES = 0
     settings.HTTP_BACKOFF_FACTOR = 0
     return settings
+
+
+@pytest.fixture
+def queued_tasks(monkeypatch):
+    """Tasks sent to django-q2, as (function path, args, kwargs); nothing reaches a queue."""
+    calls: list[tuple[str, tuple, dict]] = []
+
+    def async_task(func: str, *args, **kwargs) -> str:
+        calls.append((func, args, kwargs))
+        return f"task-{len(calls)}"
+
+    monkeypatch.setattr("django_q.tasks.async_task", async_task)
+    return calls

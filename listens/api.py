@@ -11,9 +11,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from django import forms
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.http import Http404
 from django.urls import include, path
+from django.utils.dateparse import parse_datetime
 from django_filters import rest_framework as filters
 from django_filters.fields import IsoDateTimeField
 from drf_spectacular.types import OpenApiTypes
@@ -21,7 +23,7 @@ from drf_spectacular.utils import extend_schema, extend_schema_field, extend_sch
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, PermissionDenied
-from rest_framework.pagination import CursorPagination
+from rest_framework.pagination import Cursor, CursorPagination
 from rest_framework.permissions import IsAdminUser, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -130,6 +132,37 @@ class UtcIsoDateTimeFilter(filters.IsoDateTimeFilter):
     field_class = UtcIsoDateTimeField
 
 
+class StrictBooleanField(forms.NullBooleanField):
+    """``true``/``false`` (or ``1``/``0``); anything else is a 400, where Django's
+    field would read it as "no filter" and answer with every listen."""
+
+    widget = forms.TextInput
+
+    def to_python(self, value: Any) -> bool | None:
+        if isinstance(value, bool):
+            return value
+        if value is None or value == "":
+            return None
+        text = str(value).strip().lower()
+        if text in ("true", "1"):
+            return True
+        if text in ("false", "0"):
+            return False
+        raise ValidationError("Use true or false.", code="invalid")
+
+    def validate(self, value: Any) -> None:
+        pass  # None means "not given"; required-ness does not apply to filters
+
+
+class StrictBooleanFilter(filters.BooleanFilter):
+    field_class = StrictBooleanField
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # django-filter's BooleanWidget turns unknown text into None before the field sees it.
+        kwargs.setdefault("widget", forms.TextInput)
+        super().__init__(*args, **kwargs)
+
+
 class ListenFilter(filters.FilterSet):
     """Parses and documents the filters; ``listens_filter`` applies them."""
 
@@ -140,7 +173,7 @@ class ListenFilter(filters.FilterSet):
         field_name="listened_at", lookup_expr="lt", help_text="Listened before (ISO 8601)."
     )
     source = filters.ChoiceFilter(choices=ListenSource.choices)
-    resolved = filters.BooleanFilter(
+    resolved = StrictBooleanFilter(
         field_name="recording__mbid",
         lookup_expr="isnull",
         exclude=True,
@@ -155,7 +188,7 @@ class ListenFilter(filters.FilterSet):
         help_text="Listens of recordings on this release group's stored tracklist.",
     )
     recording_mbid = filters.UUIDFilter(field_name="recording__mbid")
-    include_duplicates = filters.BooleanFilter(
+    include_duplicates = StrictBooleanFilter(
         method="keep",
         help_text="Also list copies of listens the user's other source has too (default false).",
     )
@@ -196,6 +229,35 @@ class ListenCursorPagination(CursorPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 1000
+
+    def decode_cursor(self, request: Request) -> Cursor | None:
+        """DRF's cursor, refused (404 "Invalid cursor") unless its position is an
+        instant the database can compare with: a tampered ``p`` would otherwise
+        reach ``filter(listened_at__lt=…)`` and fail there."""
+        cursor = super().decode_cursor(request)
+        if cursor is None or cursor.position is None:
+            return cursor
+        position = cursor_position(cursor.position)
+        if position is None:
+            raise NotFound(self.invalid_cursor_message)
+        # Written the way DRF writes positions (str of the field), which it compares with.
+        return cursor._replace(position=str(position))
+
+
+def cursor_position(text: str) -> datetime | None:
+    """The aware UTC instant a cursor position names, or None when it names none."""
+    if "\x00" in text:
+        return None
+    try:
+        moment = parse_datetime(text)
+    except ValueError:  # well formed but impossible, e.g. month 13
+        return None
+    if moment is None or moment.utcoffset() is None:
+        return None
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # year 9999 with a negative offset leaves the calendar
+        return None
 
 
 @extend_schema_view(
