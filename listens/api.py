@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django import forms
-from django.core.exceptions import ImproperlyConfigured, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.urls import include, path
 from django.utils.dateparse import parse_datetime
@@ -32,6 +32,7 @@ from rest_framework.views import APIView
 
 from accounts.models import ListenSource
 from listens.models import ListenEvent, TasteSnapshot
+from listens.now_playing import now_playing_for_user
 from listens.selectors import (
     latest_taste_snapshots,
     listens_filter,
@@ -42,12 +43,10 @@ from listens.selectors import (
     unresolved_recordings,
     user_id_by_username,
 )
-from listens.services import ingestable_accounts, now_playing
 from metadata.api import RecordingSerializer, error_response
 from metadata.models import Recording, RecordingAlias
 from metadata.selectors import recording_get
 from metadata.services import assign_recording_mbid
-from sidetrack.http import ExternalApiError
 
 STAFF_ONLY = error_response("Only staff may do this (or look at another user).")
 NOT_FOUND = error_response("No such object visible to you.")
@@ -315,20 +314,12 @@ class NowPlayingEntrySerializer(serializers.Serializer):
 @extend_schema(tags=["listens"], responses={200: NowPlayingEntrySerializer(many=True)})
 class NowPlayingView(APIView):
     """What each of your enabled accounts is playing (null when nothing). A source
-    that fails is reported in its account's ``error``; the others still answer."""
+    that fails, or has not answered within the upstream deadline, is reported in its
+    account's ``error`` (failures are remembered for a few seconds); the others
+    still answer."""
 
     def get(self, request: Request) -> Response:
-        entries = []
-        for account in ingestable_accounts(username=request.user.get_username()):
-            playing, error = None, None
-            try:
-                playing = now_playing(account=account)
-            except ExternalApiError as exc:
-                code = "upstream_unavailable" if exc.retryable else "upstream_error"
-                error = {"code": code, "message": str(exc), "service": exc.service}
-            except ImproperlyConfigured as exc:
-                error = {"code": "not_configured", "message": str(exc)}
-            entries.append({"account": account, "now_playing": playing, "error": error})
+        entries = now_playing_for_user(username=request.user.get_username())
         return Response(NowPlayingEntrySerializer(entries, many=True).data)
 
 

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from unittest import mock
 
 import pytest
 from django.core.cache import cache
