@@ -5,7 +5,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import ListenSource
-from accounts.services import connect_account
+from accounts.services import NameTakenByAnotherUser, connect_account
 
 
 class Command(BaseCommand):
@@ -31,6 +31,8 @@ class Command(BaseCommand):
             account, created = connect_account(
                 username=user, source=source, external_username=name, allow_shared=allow_shared
             )
+        except NameTakenByAnotherUser as error:
+            raise CommandError(f"{error} (pass --allow-shared to connect it anyway)") from error
         except ValueError as error:
             raise CommandError(str(error)) from error
         if created:
