@@ -1,6 +1,16 @@
 from __future__ import annotations
 
+import uuid
+
 import pytest
+
+
+@pytest.fixture(autouse=True)
+def own_login_failure_counters(monkeypatch):
+    """Failed-login counters of this test only: in a shared cache (Redis) they would
+    outlive it, and a few tests' wrong passwords from 127.0.0.1 would lock the next
+    test's logins out."""
+    monkeypatch.setattr("sidetrack.login_throttle.KEY_PREFIX", f"login-failures-{uuid.uuid4()}")
 
 
 @pytest.fixture

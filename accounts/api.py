@@ -23,7 +23,6 @@ from rest_framework.exceptions import APIException, NotFound, Throttled, Validat
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
-from rest_framework.settings import api_settings
 
 from accounts.models import ExternalAccount, ListenSource
 from accounts.services import (
@@ -34,6 +33,7 @@ from accounts.services import (
     request_ingest,
 )
 from sidetrack.login_throttle import login_wait
+from sidetrack.parsers import API_PARSERS
 
 NOT_FOUND = OpenApiResponse(description="No such account visible to you (error body).")
 INVALID = OpenApiResponse(description="Invalid source or user name (error body).")
@@ -210,7 +210,7 @@ class TokenView(ObtainAuthToken):
     After a few wrong passwords for one username, or more from one client, it
     answers 429 with ``Retry-After`` until the window ends."""
 
-    parser_classes = api_settings.DEFAULT_PARSER_CLASSES
+    parser_classes = API_PARSERS  # ObtainAuthToken lists DRF's own
 
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         data = request.data

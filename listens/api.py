@@ -135,8 +135,6 @@ class StrictBooleanField(forms.NullBooleanField):
     """``true``/``false`` (or ``1``/``0``); anything else is a 400, where Django's
     field would read it as "no filter" and answer with every listen."""
 
-    widget = forms.TextInput
-
     def to_python(self, value: Any) -> bool | None:
         if isinstance(value, bool):
             return value

@@ -15,7 +15,6 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.pagination import LimitOffsetPagination
-from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -26,17 +25,6 @@ class PayloadTooLarge(exceptions.APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_detail = "The request body is too large."
     default_code = "too_large"
-
-
-class DepthSafeJSONParser(JSONParser):
-    """DRF's JSON parser, with absurd nesting (50,000 ``[``) a parse error: Python's
-    ``json`` recurses once per level and raises ``RecursionError``, not ``ValueError``."""
-
-    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
-        try:
-            return super().parse(stream, media_type, parser_context)
-        except RecursionError:
-            raise exceptions.ParseError("JSON parse error - nested too deeply.") from None
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:

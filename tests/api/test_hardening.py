@@ -92,12 +92,11 @@ def test_deeply_nested_json_without_login_is_a_parse_error(client):
 
 
 @pytest.fixture
-def login_limits(settings, monkeypatch):
+def login_limits(settings):
+    # Each test counts failures under its own keys (conftest's own_login_failure_counters).
     settings.LOGIN_FAILURES_PER_USERNAME = 3
     settings.LOGIN_FAILURES_PER_CLIENT = 5
     settings.LOGIN_FAILURE_WINDOW_SECONDS = 600
-    # A shared cache (Redis) outlives the test database: counters of this test only.
-    monkeypatch.setattr("sidetrack.login_throttle.KEY_PREFIX", f"login-failures-{uuid.uuid4()}")
     return settings
 
 
