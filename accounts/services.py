@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import django_q.tasks
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
@@ -19,6 +18,9 @@ from accounts.models import ExternalAccount, ListenSource
 logger = logging.getLogger(__name__)
 
 INGEST_TASK = "listens.tasks.ingest_account_task"
+# How long a queued ingest blocks further requests for its account if its task is
+# never started (a worker killed holding it): the scheduled ingest is not blocked.
+QUEUED_INGEST_SECONDS = 600
 
 
 class AccountRefused(ValueError):
@@ -199,7 +201,7 @@ def request_ingest(*, account: ExternalAccount) -> IngestRequest:
 
     The waiting task is remembered in the shared cache (an atomic ``add``, so
     concurrent requests on several web processes queue one task) until a worker
-    starts it (``ingest_started``) or the task timeout passes (a lost task).
+    starts it (``ingest_started``) or ``QUEUED_INGEST_SECONDS`` pass (a lost task).
     """
     if account.ingest_claimed_until is not None and account.ingest_claimed_until > timezone.now():
         running = account.ingest_runs.filter(finished_at__isnull=True).order_by("-pk")
@@ -208,7 +210,7 @@ def request_ingest(*, account: ExternalAccount) -> IngestRequest:
         )
     name = f"ingest-{account.pk}-{secrets.token_hex(6)}"
     key = _queued_key(account.pk)
-    if not cache.add(key, name, timeout=settings.Q_CLUSTER["timeout"]):
+    if not cache.add(key, name, timeout=QUEUED_INGEST_SECONDS):
         return IngestRequest(account.pk, queued=False, task=cache.get(key))
     try:
         # Not on_commit: the account row exists already, and the name must be in the
