@@ -1,6 +1,16 @@
 from __future__ import annotations
 
+import uuid
+
 import pytest
+
+
+@pytest.fixture(autouse=True)
+def own_login_failure_counters(monkeypatch):
+    """Failed-login counters of this test only: in a shared cache (Redis) they would
+    outlive it, and a few tests' wrong passwords from 127.0.0.1 would lock the next
+    test's logins out."""
+    monkeypatch.setattr("sidetrack.login_throttle.KEY_PREFIX", f"login-failures-{uuid.uuid4()}")
 
 
 @pytest.fixture
@@ -30,3 +40,16 @@ def external_settings(settings):
     settings.HTTP_MAX_RETRIES = 0
     settings.HTTP_BACKOFF_FACTOR = 0
     return settings
+
+
+@pytest.fixture
+def queued_tasks(monkeypatch):
+    """Tasks sent to django-q2, as (function path, args, kwargs); nothing reaches a queue."""
+    calls: list[tuple[str, tuple, dict]] = []
+
+    def async_task(func: str, *args, **kwargs) -> str:
+        calls.append((func, args, kwargs))
+        return f"task-{len(calls)}"
+
+    monkeypatch.setattr("django_q.tasks.async_task", async_task)
+    return calls

@@ -1,17 +1,14 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
-from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.html import format_html
-from django_q.tasks import async_task
 
 from accounts.models import ExternalAccount
-
-INGEST_TASK = "listens.tasks.ingest_account_task"
+from accounts.services import request_ingest
 
 
 @admin.register(ExternalAccount)
@@ -68,14 +65,16 @@ class ExternalAccountAdmin(admin.ModelAdmin):
 
     @admin.action(description="Ingest now", permissions=["change"])
     def ingest_now(self, request: HttpRequest, queryset: QuerySet) -> None:
-        enabled = list(
-            queryset.exclude(status=ExternalAccount.Status.DISABLED).values_list("pk", flat=True)
-        )
-        for pk in enabled:
-            # Queued only once this request's writes are committed.
-            transaction.on_commit(lambda pk=pk: async_task(INGEST_TASK, pk))
+        enabled = list(queryset.exclude(status=ExternalAccount.Status.DISABLED))
+        # The same door as the API's: an ingest already running or waiting is not doubled.
+        queued = sum(request_ingest(account=account).queued for account in enabled)
         skipped = queryset.count() - len(enabled)
-        self.message_user(request, f"Queued an ingest for {len(enabled)} account(s).")
+        self.message_user(request, f"Queued an ingest for {queued} account(s).")
+        if queued < len(enabled):
+            self.message_user(
+                request,
+                f"{len(enabled) - queued} account(s) already had an ingest running or queued.",
+            )
         if skipped:
             self.message_user(
                 request, f"Skipped {skipped} disabled account(s).", level=messages.WARNING

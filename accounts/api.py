@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import django_q.tasks
-from django.db import transaction
+from django.conf import settings
 from django.http import Http404
 from django.urls import include, path
 from drf_spectacular.utils import (
@@ -20,13 +19,21 @@ from drf_spectacular.utils import (
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException, NotFound, ValidationError
+from rest_framework.exceptions import APIException, NotFound, Throttled, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 
 from accounts.models import ExternalAccount, ListenSource
-from accounts.services import connect_account, disconnect_account
+from accounts.services import (
+    NameTakenByAnotherUser,
+    TooManyAccounts,
+    connect_user_account,
+    disconnect_account,
+    request_ingest,
+)
+from sidetrack.login_throttle import login_wait
+from sidetrack.parsers import API_PARSERS
 
 NOT_FOUND = OpenApiResponse(description="No such account visible to you (error body).")
 INVALID = OpenApiResponse(description="Invalid source or user name (error body).")
@@ -65,7 +72,17 @@ class ConnectSerializer(serializers.Serializer):
 
 class IngestQueuedSerializer(serializers.Serializer):
     account = serializers.IntegerField()
-    queued = serializers.BooleanField()
+    queued = serializers.BooleanField(
+        help_text="False when an ingest was already running or queued."
+    )
+    task = serializers.CharField(allow_null=True, help_text="The queued task's name.")
+    run = serializers.IntegerField(allow_null=True, help_text="The ingest run in progress.")
+
+
+class AccountConflict(APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "This account cannot be connected."
+    default_code = "conflict"
 
 
 class AccountDisabled(APIException):
@@ -84,6 +101,10 @@ class AccountDisabled(APIException):
             201: OpenApiResponse(AccountSerializer, description="Connected."),
             200: OpenApiResponse(AccountSerializer, description="Already connected (re-enabled)."),
             400: INVALID,
+            409: OpenApiResponse(
+                description="Too many accounts (too_many_accounts), or the name is connected by "
+                "another user (name_taken): error body."
+            ),
         },
     ),
     destroy=extend_schema(
@@ -125,11 +146,14 @@ class AccountViewSet(
         body = ConnectSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         try:
-            account, created = connect_account(
-                username=request.user.get_username(),
+            account, created = connect_user_account(
+                user=request.user,
                 source=body.validated_data["source"],
                 external_username=body.validated_data["external_username"],
+                max_accounts=settings.MAX_ACCOUNTS_PER_USER,
             )
+        except (TooManyAccounts, NameTakenByAnotherUser) as error:
+            raise AccountConflict(str(error), code=error.code) from error
         except ValueError as error:
             raise ValidationError({"external_username": [str(error)]}) from error
         account = self.get_queryset().get(pk=account.pk)
@@ -152,15 +176,19 @@ class AccountViewSet(
     )
     @action(detail=True, methods=["post"])
     def ingest(self, request: Request, pk: str | None = None) -> Response:
-        """Queue an ingest of this account now; it runs on a worker."""
+        """Queue an ingest of this account now; it runs on a worker. While one is
+        running (``run``) or waiting in the queue (``task``), nothing new is queued
+        (``queued`` false)."""
         account = self.get_object()
         if not account.enabled:
             raise AccountDisabled()
-        account_id = account.pk
-        transaction.on_commit(
-            lambda: django_q.tasks.async_task("listens.tasks.ingest_account_task", account_id)
-        )
-        body = {"account": account_id, "queued": True}
+        asked = request_ingest(account=account)
+        body = {
+            "account": asked.account_id,
+            "queued": asked.queued,
+            "task": asked.task,
+            "run": asked.run,
+        }
         return Response(IngestQueuedSerializer(body).data, status=status.HTTP_202_ACCEPTED)
 
 
@@ -173,10 +201,23 @@ class TokenResponseSerializer(serializers.Serializer):
     responses={
         200: TokenResponseSerializer,
         400: OpenApiResponse(description="Wrong username or password (error body)."),
+        429: OpenApiResponse(description="Too many failed logins; see Retry-After (error body)."),
     },
 )
 class TokenView(ObtainAuthToken):
-    """Exchange a username and password for an API token (``Authorization: Token …``)."""
+    """Exchange a username and password for an API token (``Authorization: Token …``).
+
+    After a few wrong passwords for one username, or more from one client, it
+    answers 429 with ``Retry-After`` until the window ends."""
+
+    parser_classes = API_PARSERS  # ObtainAuthToken lists DRF's own
+
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        data = request.data
+        wait = login_wait(request, data.get("username") if hasattr(data, "get") else None)
+        if wait is not None:
+            raise Throttled(wait=wait, detail="Too many failed logins.")
+        return super().post(request, *args, **kwargs)
 
 
 router = SimpleRouter()

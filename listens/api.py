@@ -11,9 +11,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from django.core.exceptions import ImproperlyConfigured, ValidationError
+from django import forms
+from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.urls import include, path
+from django.utils.dateparse import parse_datetime
 from django_filters import rest_framework as filters
 from django_filters.fields import IsoDateTimeField
 from drf_spectacular.types import OpenApiTypes
@@ -21,7 +23,7 @@ from drf_spectacular.utils import extend_schema, extend_schema_field, extend_sch
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, PermissionDenied
-from rest_framework.pagination import CursorPagination
+from rest_framework.pagination import Cursor, CursorPagination
 from rest_framework.permissions import IsAdminUser, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -30,6 +32,7 @@ from rest_framework.views import APIView
 
 from accounts.models import ListenSource
 from listens.models import ListenEvent, TasteSnapshot
+from listens.now_playing import now_playing_for_user
 from listens.selectors import (
     latest_taste_snapshots,
     listens_filter,
@@ -39,12 +42,10 @@ from listens.selectors import (
     top_recordings,
     user_id_by_username,
 )
-from listens.services import ingestable_accounts, now_playing
 from metadata.api import RecordingSerializer, error_response
 from metadata.curation import CurationError, assign_by_curator
 from metadata.models import Recording, RecordingAlias
 from metadata.selectors import recording_get, unresolved_recordings
-from sidetrack.http import ExternalApiError
 
 STAFF_ONLY = error_response("Only staff may do this (or look at another user).")
 NOT_FOUND = error_response("No such object visible to you.")
@@ -129,6 +130,35 @@ class UtcIsoDateTimeFilter(filters.IsoDateTimeFilter):
     field_class = UtcIsoDateTimeField
 
 
+class StrictBooleanField(forms.NullBooleanField):
+    """``true``/``false`` (or ``1``/``0``); anything else is a 400, where Django's
+    field would read it as "no filter" and answer with every listen."""
+
+    def to_python(self, value: Any) -> bool | None:
+        if isinstance(value, bool):
+            return value
+        if value is None or value == "":
+            return None
+        text = str(value).strip().lower()
+        if text in ("true", "1"):
+            return True
+        if text in ("false", "0"):
+            return False
+        raise ValidationError("Use true or false.", code="invalid")
+
+    def validate(self, value: Any) -> None:
+        pass  # None means "not given"; required-ness does not apply to filters
+
+
+class StrictBooleanFilter(filters.BooleanFilter):
+    field_class = StrictBooleanField
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # django-filter's BooleanWidget turns unknown text into None before the field sees it.
+        kwargs.setdefault("widget", forms.TextInput)
+        super().__init__(*args, **kwargs)
+
+
 class ListenFilter(filters.FilterSet):
     """Parses and documents the filters; ``listens_filter`` applies them."""
 
@@ -139,7 +169,7 @@ class ListenFilter(filters.FilterSet):
         field_name="listened_at", lookup_expr="lt", help_text="Listened before (ISO 8601)."
     )
     source = filters.ChoiceFilter(choices=ListenSource.choices)
-    resolved = filters.BooleanFilter(
+    resolved = StrictBooleanFilter(
         field_name="recording__mbid",
         lookup_expr="isnull",
         exclude=True,
@@ -154,7 +184,7 @@ class ListenFilter(filters.FilterSet):
         help_text="Listens of recordings on this release group's stored tracklist.",
     )
     recording_mbid = filters.UUIDFilter(field_name="recording__mbid")
-    include_duplicates = filters.BooleanFilter(
+    include_duplicates = StrictBooleanFilter(
         method="keep",
         help_text="Also list copies of listens the user's other source has too (default false).",
     )
@@ -195,6 +225,35 @@ class ListenCursorPagination(CursorPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 1000
+
+    def decode_cursor(self, request: Request) -> Cursor | None:
+        """DRF's cursor, refused (404 "Invalid cursor") unless its position is an
+        instant the database can compare with: a tampered ``p`` would otherwise
+        reach ``filter(listened_at__lt=…)`` and fail there."""
+        cursor = super().decode_cursor(request)
+        if cursor is None or cursor.position is None:
+            return cursor
+        position = cursor_position(cursor.position)
+        if position is None:
+            raise NotFound(self.invalid_cursor_message)
+        # Written the way DRF writes positions (str of the field), which it compares with.
+        return cursor._replace(position=str(position))
+
+
+def cursor_position(text: str) -> datetime | None:
+    """The aware UTC instant a cursor position names, or None when it names none."""
+    if "\x00" in text:
+        return None
+    try:
+        moment = parse_datetime(text)
+    except ValueError:  # well formed but impossible, e.g. month 13
+        return None
+    if moment is None or moment.utcoffset() is None:
+        return None
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # year 9999 with a negative offset leaves the calendar
+        return None
 
 
 @extend_schema_view(
@@ -252,20 +311,12 @@ class NowPlayingEntrySerializer(serializers.Serializer):
 @extend_schema(tags=["listens"], responses={200: NowPlayingEntrySerializer(many=True)})
 class NowPlayingView(APIView):
     """What each of your enabled accounts is playing (null when nothing). A source
-    that fails is reported in its account's ``error``; the others still answer."""
+    that fails, or has not answered within the upstream deadline, is reported in its
+    account's ``error`` (failures are remembered for a few seconds); the others
+    still answer."""
 
     def get(self, request: Request) -> Response:
-        entries = []
-        for account in ingestable_accounts(username=request.user.get_username()):
-            playing, error = None, None
-            try:
-                playing = now_playing(account=account)
-            except ExternalApiError as exc:
-                code = "upstream_unavailable" if exc.retryable else "upstream_error"
-                error = {"code": code, "message": str(exc), "service": exc.service}
-            except ImproperlyConfigured as exc:
-                error = {"code": "not_configured", "message": str(exc)}
-            entries.append({"account": account, "now_playing": playing, "error": error})
+        entries = now_playing_for_user(username=request.user.get_username())
         return Response(NowPlayingEntrySerializer(entries, many=True).data)
 
 

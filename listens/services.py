@@ -39,7 +39,6 @@ from typing import Any, NamedTuple
 
 import orjson
 from django.conf import settings
-from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
 from django.db import IntegrityError, connection, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
@@ -56,7 +55,7 @@ from metadata.clients.musicbrainz import parse_mbid
 from metadata.matching import TrackText, identity_key_digest, text_key_digest
 from metadata.models import Recording
 from metadata.resolution import Hint, TrackResolver, apply_resolution, known_recordings
-from metadata.services import ReportedTrack, known_recording_for_track, recordings_for_tracks
+from metadata.services import ReportedTrack, recordings_for_tracks
 from sidetrack.http import (
     REDACTED,
     SECRET_PARAM_NAMES,
@@ -857,65 +856,7 @@ def ingestable_accounts(*, username: str | None = None, source: str | None = Non
     return accounts.select_related("user").order_by("pk")
 
 
-# --- Now playing and taste ------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class NowPlaying:
-    source: str
-    track_name: str
-    artist_name: str
-    album_name: str
-    recording_mbid: str | None
-    fetched_at: datetime
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-NOW_PLAYING_CACHE_SECONDS = 30
-
-
-def now_playing(
-    *,
-    account: ExternalAccount,
-    lastfm: LastfmClient | None = None,
-    listenbrainz: ListenBrainzClient | None = None,
-) -> NowPlaying | None:
-    """What the account is playing right now (cached briefly). Never stored as a listen."""
-    cache_key = f"now-playing:{account.pk}"
-    cached = cache.get(cache_key)
-    if cached is not None:
-        return cached or None
-    if account.source == ListenSource.LASTFM:
-        page = (lastfm or get_lastfm_client()).get_recent_tracks(
-            account.external_username, page=1, limit=1
-        )
-        item = page.now_playing
-        playing = item and (item.track_name, item.artist_name, item.album_name or "")
-    else:
-        listen = (listenbrainz or get_listenbrainz_client()).get_playing_now(
-            account.external_username
-        )
-        playing = listen and (listen.track_name, listen.artist_name, listen.release_name or "")
-    result = None
-    if playing:
-        track, artist, album = (_clean(text) for text in playing)
-        result = NowPlaying(
-            source=account.source,
-            track_name=track,
-            artist_name=artist,
-            album_name=album,
-            recording_mbid=_known_mbid(artist, track, album),
-            fetched_at=timezone.now(),
-        )
-    cache.set(cache_key, result or False, NOW_PLAYING_CACHE_SECONDS)
-    return result
-
-
-def _known_mbid(artist: str, track: str, album: str) -> str | None:
-    """The MBID already known for this report: no upstream request, nothing stored."""
-    recording = known_recording_for_track(ReportedTrack(artist, track, album))
-    mbid = recording.mbid if recording else None
-    return str(mbid) if mbid else None
+# --- Taste ----------------------------------------------------------------------------
 
 
 def take_taste_snapshot(

@@ -8,6 +8,7 @@ from typing import Any
 import django_q.tasks
 
 from accounts.models import ListenSource
+from accounts.services import ingest_started
 from listens.services import (
     IngestAlreadyRunning,
     ingest_account,
@@ -18,9 +19,13 @@ from listens.services import (
 logger = logging.getLogger(__name__)
 
 
-def ingest_account_task(account_id: int) -> dict[str, Any]:
+def ingest_account_task(account_id: int, queued_as: str | None = None) -> dict[str, Any]:
     """Ingest one account. Skips quietly when it is disabled, gone, or being
-    ingested by another worker (the next scheduled run picks it up)."""
+    ingested by another worker (the next scheduled run picks it up).
+
+    ``queued_as`` is the name ``request_ingest`` queued it under: from now on a
+    new request may queue another (this one holds the claim while it runs)."""
+    ingest_started(account_id=account_id, queued_as=queued_as)
     account = ingestable_accounts().filter(pk=account_id).first()
     if account is None:
         return {"account": account_id, "status": "skipped", "reason": "missing or disabled"}
@@ -44,7 +49,11 @@ def ingest_account_task(account_id: int) -> dict[str, Any]:
 
 def ingest_all_task() -> dict[str, int]:
     """Queue one ingest per enabled account, so accounts run in parallel and one
-    slow or failing source never holds up the others."""
+    slow or failing source never holds up the others.
+
+    Not through ``request_ingest``: a task lost with a killed worker leaves its
+    "queued" marker behind, and the schedule is what must recover from that (an
+    ingest already running is skipped by its claim)."""
     ids = list(ingestable_accounts().values_list("pk", flat=True))
     for pk in ids:
         django_q.tasks.async_task("listens.tasks.ingest_account_task", pk)

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
 
-from sidetrack.http import RetryPolicy, SharedRateLimiter
+from sidetrack.http import RetryPolicy, SharedRateLimiter, deadline_left
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,10 @@ def http_timeout() -> tuple[float, float]:
 
 
 def http_retry_policy() -> RetryPolicy:
+    """The configured retries; none under a web request's deadline, where a retry's
+    backoff would only spend the time the answer is waiting for."""
+    if deadline_left() is not None:
+        return RetryPolicy.none()
     return RetryPolicy(total=settings.HTTP_MAX_RETRIES, backoff_factor=settings.HTTP_BACKOFF_FACTOR)
 
 

@@ -17,7 +17,9 @@ import math
 import os
 import re
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -205,6 +207,38 @@ def redact_mapping(data: Any) -> Any:
     return data
 
 
+# --- One deadline for every call a web request makes ---------------------------------
+
+_deadline: ContextVar[float | None] = ContextVar("sidetrack_upstream_deadline", default=None)
+
+
+class DeadlineExceeded(Exception):
+    """Waiting (for a rate-limit slot) would end after the caller's deadline."""
+
+
+@contextmanager
+def upstream_deadline(seconds: float | None) -> Iterator[None]:
+    """Calls made inside (on this thread, or in a copied context) end by ``seconds``
+    from now: timeouts shrink to the time left, waits that would pass it fail at
+    once. Nested deadlines keep the sooner one. ``None`` or 0: no deadline."""
+    if not seconds or seconds <= 0:
+        yield
+        return
+    deadline = time.monotonic() + seconds
+    current = _deadline.get()
+    token = _deadline.set(deadline if current is None else min(current, deadline))
+    try:
+        yield
+    finally:
+        _deadline.reset(token)
+
+
+def deadline_left() -> float | None:
+    """Seconds until the current deadline (negative once passed), None without one."""
+    deadline = _deadline.get()
+    return None if deadline is None else deadline - time.monotonic()
+
+
 class RateLimiter(Protocol):
     def acquire(self) -> None:
         """Block until this process may send one request."""
@@ -367,6 +401,9 @@ class ServiceHttp:
 
     def _before_request(self) -> None:
         wait = self._not_before - self._clock()
+        left = deadline_left()
+        if left is not None and wait > left:
+            raise self._past_deadline()
         if wait > self.retry_policy.retry_after_max:
             raise RateLimitedError(
                 f"rate limited for {wait:.0f} s more",
@@ -377,7 +414,27 @@ class ServiceHttp:
         if wait > 0:
             self._sleep(wait)
         if self.rate_limiter is not None:
-            self.rate_limiter.acquire()
+            try:
+                self.rate_limiter.acquire()
+            except DeadlineExceeded:
+                raise self._past_deadline() from None
+
+    def _past_deadline(self, url: str | None = None) -> UnavailableError:
+        return UnavailableError(
+            "no time left within this request's deadline for upstream calls",
+            service=self.service,
+            url=url,
+            retryable=True,
+        )
+
+    def _timeout(self, url: str) -> tuple[float, float]:
+        """The configured timeouts, shortened to what is left of a deadline."""
+        left = deadline_left()
+        if left is None:
+            return self.timeout
+        if left <= 0:
+            raise self._past_deadline(url)
+        return (min(self.timeout[0], left), min(self.timeout[1], left))
 
     def url_for(self, path: str) -> str:
         return self.base_url + path.lstrip("/")
@@ -432,7 +489,8 @@ class ServiceHttp:
                 except Exception:
                     raise error from None
                 delay = error.retry_after or body_retry.get_backoff_time()
-                if delay > self.retry_policy.retry_after_max:
+                left = deadline_left()
+                if delay > self.retry_policy.retry_after_max or (left is not None and delay > left):
                     raise  # the caller stops and resumes later instead of blocking
                 _announce_retry(body_retry, str(error), delay)
                 if delay:
@@ -448,9 +506,10 @@ class ServiceHttp:
     ) -> JsonResponse:
         self._before_request()
         shown_url = requests.Request(method, url, params=params).prepare().url or url
+        timeout = self._timeout(shown_url)
         try:
             response = self.session.request(
-                method, url, params=params, json=json_body, timeout=self.timeout, stream=True
+                method, url, params=params, json=json_body, timeout=timeout, stream=True
             )
         except requests.RequestException as e:
             # urllib3 has already retried this under the policy.
@@ -552,10 +611,14 @@ class SharedRateLimiter:
         # crowd the next slot's holder: give that slot up and take a later one.
         lateness_allowed = min(0.01, interval / 10)
         slot = math.ceil(self._clock() / interval)
+        left = deadline_left()
         while True:
             while not self.cache.add(f"{self.key}:{slot}", 1, timeout=expiry):
                 slot += 1
             wait = slot * interval - self._clock()
+            if left is not None and wait > left:
+                # The slot is given up unused: a caller past its deadline must not sleep.
+                raise DeadlineExceeded(f"next free slot in {wait:.1f} s")
             if wait >= -lateness_allowed:
                 break
             slot = max(slot + 1, math.ceil(self._clock() / interval))

@@ -46,6 +46,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: it sees every answer under /api/, including Django's own errors.
+    "sidetrack.middleware.ApiErrorShapeMiddleware",
+    "sidetrack.middleware.UpstreamDeadlineMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # /static/ from the app itself (collected, compressed, hashed names): a plain
     # WSGI server needs nothing in front of it for the admin's CSS or the API docs.
@@ -164,9 +167,16 @@ STORAGES = {
 }
 
 REST_FRAMEWORK = {
+    # Token first: DRF answers a missing or wrong login with the first class's
+    # challenge, so 401 + `WWW-Authenticate: Token` (session auth has none: 403).
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PARSER_CLASSES": [
+        "sidetrack.parsers.DepthSafeJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
@@ -182,7 +192,26 @@ REST_FRAMEWORK = {
         "user": env.str("API_THROTTLE_USER", default="600/min"),
     },
     "EXCEPTION_HANDLER": "sidetrack.api.exception_handler",
+    # Proxies in front of the app that append to X-Forwarded-For: the client address
+    # throttles count by is read that many hops from the right (0: REMOTE_ADDR).
+    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
 }
+
+# Password guessing: failed logins (API token and admin) counted per client address
+# and per username in the shared cache; past either limit, 429 until the window ends.
+LOGIN_FAILURES_PER_CLIENT = env.int("LOGIN_FAILURES_PER_CLIENT", default=20)
+LOGIN_FAILURES_PER_USERNAME = env.int("LOGIN_FAILURES_PER_USERNAME", default=5)
+LOGIN_FAILURE_WINDOW_SECONDS = env.int("LOGIN_FAILURE_WINDOW_SECONDS", default=900)
+
+# Upstream calls made inside one web request (now playing, album search and import)
+# all end within this many seconds, without retries; tasks are not limited.
+UPSTREAM_DEADLINE_SECONDS = env.float("UPSTREAM_DEADLINE_SECONDS", default=5.0)
+# A user connects at most this many listen-source accounts through the API.
+MAX_ACCOUNTS_PER_USER = env.int("MAX_ACCOUNTS_PER_USER", default=10)
+
+# The DEBUG error page hides credentials inside URL-valued settings and variables
+# (DATABASE_URL, REDIS_URL) too, not only settings named like secrets.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "sidetrack.debug.CredentialHidingReporterFilter"
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Sidetrack API",

@@ -1,9 +1,13 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
+from django.contrib import admin
 from django.db import connection
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
+
+from sidetrack.login_throttle import login_wait
 
 logger = logging.getLogger(__name__)
 
@@ -62,3 +66,19 @@ def _queue_depth() -> dict[str, object]:
     except Exception as error:  # the broker (Redis) may be down while the web app is up
         logger.warning("health: task queue unavailable: %s", type(error).__name__)
         return {"status": "unavailable"}
+
+
+def admin_login(request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+    """The admin's login, refused with 429 while the client or the username has
+    failed too often (see ``sidetrack.login_throttle``)."""
+    if request.method == "POST":
+        wait = login_wait(request, request.POST.get("username"))
+        if wait is not None:
+            response = HttpResponse(
+                f"Too many failed logins. Try again in {wait} seconds.\n",
+                status=429,
+                content_type="text/plain; charset=utf-8",
+            )
+            response["Retry-After"] = str(wait)
+            return response
+    return admin.site.login(request, extra_context)

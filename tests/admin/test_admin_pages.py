@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from unittest import mock
 
 import pytest
+from django.core.cache import cache
 from django.urls import reverse
 
 from accounts.models import ExternalAccount
@@ -16,35 +16,30 @@ pytestmark = pytest.mark.django_db
 ACCOUNTS = reverse("admin:accounts_externalaccount_changelist")
 
 
-def test_ingest_now_enqueues_after_commit(
-    admin_client, alice, bob, django_capture_on_commit_callbacks
-):
+def test_ingest_now_queues_each_enabled_account_once(admin_client, alice, bob, queued_tasks):
     first = ExternalAccount.objects.create(user=alice, source="lastfm", external_username="al")
     second = ExternalAccount.objects.create(user=bob, source="listenbrainz", external_username="bo")
     off = ExternalAccount.objects.create(
         user=bob, source="lastfm", external_username="off", status="disabled"
     )
+    cache.delete_many([f"ingest-queued:{pk}" for pk in (first.pk, second.pk)])
+    selected = {"action": "ingest_now", "_selected_action": [first.pk, second.pk, off.pk]}
 
-    with mock.patch("accounts.admin.async_task") as async_task:
-        with django_capture_on_commit_callbacks(execute=False) as callbacks:
-            response = admin_client.post(
-                ACCOUNTS,
-                {"action": "ingest_now", "_selected_action": [first.pk, second.pk, off.pk]},
-                follow=True,
-            )
-        assert async_task.call_count == 0  # nothing before the commit
-        for callback in callbacks:
-            callback()
+    response = admin_client.post(ACCOUNTS, selected, follow=True)
+    again = admin_client.post(ACCOUNTS, selected, follow=True)
 
-    assert sorted(async_task.call_args_list) == sorted(
+    assert sorted((func, args) for func, args, _ in queued_tasks) == sorted(
         [
-            mock.call("listens.tasks.ingest_account_task", first.pk),
-            mock.call("listens.tasks.ingest_account_task", second.pk),
+            ("listens.tasks.ingest_account_task", (first.pk,)),
+            ("listens.tasks.ingest_account_task", (second.pk,)),
         ]
     )
     messages = [str(m) for m in response.context["messages"]]
     assert "Queued an ingest for 2 account(s)." in messages
     assert "Skipped 1 disabled account(s)." in messages
+    messages_again = [str(m) for m in again.context["messages"]]
+    assert "Queued an ingest for 0 account(s)." in messages_again
+    assert "2 account(s) already had an ingest running or queued." in messages_again
 
 
 def test_account_shows_status_error_cursor_and_links(admin_client, alice):

@@ -3,6 +3,8 @@ MusicBrainz payloads (tests/fixtures/musicbrainz, provenance in SOURCES.md)."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 import responses
 from responses import matchers
@@ -10,6 +12,7 @@ from responses import matchers
 from metadata.models import Release, ReleaseGroup, Track
 from tests.api.conftest import make_artist, make_credit, resolved_recording
 from tests.payloads import load_payload
+from tests.slow_upstream import hanging_server
 
 pytestmark = pytest.mark.django_db
 
@@ -267,3 +270,32 @@ def test_unknown_or_malformed_mbid_is_a_404_with_the_error_body(as_alice, kind, 
 
     assert response.status_code == 404
     assert response.json() == {"error": {"code": "not_found", "message": "Not found."}}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("get", "/api/albums/search/?artist=Weezer&title=Pinkerton", None),
+        ("post", "/api/release-groups/import/", {"mbid": "5b11f4ce-a62d-471e-81fc-a69a8278c7da"}),
+    ],
+)
+def test_a_hung_musicbrainz_costs_the_request_one_deadline(
+    as_alice, external_settings, method, path, body
+):
+    external_settings.UPSTREAM_DEADLINE_SECONDS = 0.5
+    external_settings.HTTP_READ_TIMEOUT = 3.0
+    external_settings.HTTP_MAX_RETRIES = 4  # a web request must not use them
+    external_settings.MBID_MAPPER_ENABLED = False
+
+    with hanging_server() as upstream:
+        external_settings.MUSICBRAINZ_BASE_URL = upstream.base_url + "ws/2/"
+        started = time.monotonic()
+        response = getattr(as_alice, method)(path, body, format="json")
+        elapsed = time.monotonic() - started
+        asked = len(upstream.connections)
+
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "upstream_unavailable"
+    assert response.json()["error"]["service"] == "musicbrainz"
+    assert asked == 1  # no retry once the deadline is spent
+    assert elapsed < 3  # the read timeout alone would be 3 s, with retries 15 s and more

@@ -288,3 +288,23 @@ def test_setup_schedules_refuses_a_nonsense_interval(settings):
     settings.RESOLVE_INTERVAL_MINUTES = 0
     with pytest.raises(CommandError, match="RESOLVE_INTERVAL_MINUTES"):
         run("setup_schedules")
+
+
+def test_a_name_another_user_connected_needs_allow_shared(alice, bob):
+    account(bob, ListenSource.LASTFM, "SharedFM")
+
+    with pytest.raises(CommandError, match="--allow-shared"):
+        run("connect_account", "--user", "alice", "--source", "lastfm", "--name", "sharedfm")
+    assert not ExternalAccount.objects.filter(user=alice).exists()
+
+    out, _ = run(
+        "connect_account",
+        "--user",
+        "alice",
+        "--source",
+        "lastfm",
+        "--name",
+        "sharedfm",
+        "--allow-shared",
+    )
+    assert out.startswith("Connected sharedfm on Last.fm (alice)")

@@ -12,7 +12,8 @@ from responses import matchers
 
 from accounts.models import ExternalAccount, ListenSource
 from listens.models import ListenEvent, TasteSnapshot
-from listens.services import now_playing, take_taste_snapshot
+from listens.now_playing import now_playing
+from listens.services import take_taste_snapshot
 from metadata.matching import text_key_digest
 from metadata.models import Recording, RecordingAlias
 from metadata.services import ReportedTrack, store_alias

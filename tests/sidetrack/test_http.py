@@ -18,9 +18,11 @@ from sidetrack.http import (
     RetryPolicy,
     ServiceHttp,
     UnavailableError,
+    deadline_left,
     redact_mapping,
     redact_url,
     register_secret,
+    upstream_deadline,
 )
 from sidetrack.logfilters import RedactSecretsFilter
 from tests.scripted_server import Reply, scripted_server
@@ -419,3 +421,35 @@ def test_a_5xx_retry_names_the_status_and_the_wait(caplog):
     assert [r.getMessage() for r in caplog.records if r.name == "sidetrack.http"] == [
         "test: HTTP 503; retrying in 1 s (retry 1 of 2)"
     ]
+
+
+@responses.activate
+def test_past_the_deadline_nothing_is_sent_and_the_error_is_retryable():
+    answered = responses.get(BASE + "thing", json={})
+    http = make_http()
+
+    with upstream_deadline(0.001):
+        time.sleep(0.01)
+        with pytest.raises(UnavailableError) as raised:
+            http.get_json("thing")
+
+    assert answered.call_count == 0
+    assert raised.value.retryable
+    assert "deadline" in str(raised.value)
+    http.get_json("thing")  # outside the deadline, calls go out again
+    assert answered.call_count == 1
+
+
+def test_under_a_deadline_timeouts_shrink_to_the_time_left():
+    http = make_http(timeout=(5.0, 30.0))
+    with upstream_deadline(2):
+        connect, read = http._timeout(BASE)
+    assert 1.5 < connect <= 2
+    assert 1.5 < read <= 2
+    assert http._timeout(BASE) == (5.0, 30.0)
+
+
+def test_nested_deadlines_keep_the_sooner_one():
+    with upstream_deadline(1), upstream_deadline(60):
+        assert deadline_left() <= 1
+    assert deadline_left() is None

@@ -6,9 +6,10 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from django.core.cache.backends.locmem import LocMemCache
 
-from sidetrack.http import SharedRateLimiter
+from sidetrack.http import DeadlineExceeded, SharedRateLimiter, upstream_deadline
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -119,3 +120,16 @@ def test_a_grant_that_arrives_late_gives_its_slot_up():
 
     # Slot 100.0 was already 0.3 s gone when granted; the request waits for 101.0.
     assert clock.now == 101.0
+
+
+def test_a_slot_beyond_the_deadline_fails_at_once_instead_of_sleeping():
+    clock = FakeClock(1000.0)
+    cache = LocMemCache("ratelimit-deadline", {})
+    limiter = SharedRateLimiter(cache, key="mb", rate=0.1, sleep=clock.sleep, clock=clock)
+    limiter.acquire()  # takes the slot at 1000 s; the next one is 10 s away
+
+    with upstream_deadline(2), pytest.raises(DeadlineExceeded):
+        limiter.acquire()
+    assert clock.now == 1000.0  # no sleep
+    limiter.acquire()  # without a deadline it waits for the next free slot
+    assert clock.now == 1020.0

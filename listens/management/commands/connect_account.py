@@ -5,7 +5,7 @@ from typing import Any
 from django.core.management.base import CommandError
 
 from accounts.models import ListenSource
-from accounts.services import connect_account
+from accounts.services import NameTakenByAnotherUser, connect_account
 from sidetrack.commands import SidetrackCommand
 
 
@@ -19,10 +19,21 @@ class Command(SidetrackCommand):
         parser.add_argument("--user", required=True, help="Sidetrack user name")
         parser.add_argument("--source", required=True, choices=ListenSource.values)
         parser.add_argument("--name", required=True, help="User name on the source")
+        parser.add_argument(
+            "--allow-shared",
+            action="store_true",
+            help="Connect the name even though another user has connected it too",
+        )
 
-    def handle(self, *args: Any, user: str, source: str, name: str, **options: Any) -> None:
+    def handle(
+        self, *args: Any, user: str, source: str, name: str, allow_shared: bool, **options: Any
+    ) -> None:
         try:
-            account, created = connect_account(username=user, source=source, external_username=name)
+            account, created = connect_account(
+                username=user, source=source, external_username=name, allow_shared=allow_shared
+            )
+        except NameTakenByAnotherUser as error:
+            raise CommandError(f"{error} (pass --allow-shared to connect it anyway)") from error
         except ValueError as error:
             raise CommandError(str(error)) from error
         if created:
