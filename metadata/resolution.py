@@ -39,7 +39,6 @@ from metadata.matching import (
     artist_matches,
     choose_recording,
     on_reported_album,
-    parse_title,
     rank_album_candidates,
     split_featured_artist,
     verify_hint,
@@ -62,6 +61,8 @@ from sidetrack.http import ExternalApiError, NotFoundError
 logger = logging.getLogger(__name__)
 
 SEARCH_LIMIT = 50
+# Stored release groups read for one album title, whoever the artist.
+ALBUM_TITLE_LIMIT = 1000
 # Source MBIDs verified per search (the query names each: keep the URL short).
 HINT_SEARCH_BATCH = 25
 # Unresolved text is retried after 1 h, 2 h, 4 h … capped at 30 days.
@@ -331,11 +332,15 @@ class TrackResolver:
 
     def stored_album_entries(self, artist: str, album: str) -> list[_TracklistEntry] | None:
         wanted = album_key(album)
-        for group in (
+        # Edition noise off ("X (Deluxe Edition)" is stored as "X"); the artist is
+        # checked after the title, so every group of a shared title ("Greatest Hits")
+        # is read.
+        same_title = (
             ReleaseGroup.objects.filter(preferred_release__isnull=False)
-            .filter(title__icontains=parse_title(album).base[:50])
-            .select_related("artist_credit")[:20]
-        ):
+            .filter(title__icontains=album_base(album)[:50])
+            .select_related("artist_credit")[:ALBUM_TITLE_LIMIT]
+        )
+        for group in same_title:
             if album_key(group.title) != wanted:
                 continue
             credit = group.artist_credit

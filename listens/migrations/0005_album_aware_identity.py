@@ -235,8 +235,10 @@ class _Rekey:
     def album_candidates(self, text):
         from metadata.matching import RecordingCandidate, album_key, artist_matches
 
+        from metadata.matching import album_base
+
         wanted = album_key(text.album)
-        for group in self.ReleaseGroup.objects.filter(title__icontains=text.album[:50]).select_related("artist_credit")[:20]:
+        for group in self.ReleaseGroup.objects.filter(title__icontains=album_base(text.album)[:50]).select_related("artist_credit")[:1000]:
             if album_key(group.title) != wanted:
                 continue
             credit = group.artist_credit

@@ -481,6 +481,33 @@ def test_stored_album_resolves_later_listens_without_requests(resolver, mocked):
     assert len(mocked.calls) == calls
 
 
+def test_a_stored_album_is_found_under_its_deluxe_edition_name(resolver, mocked):
+    album_payloads(mocked)
+    for title in ("We Will Rock You", "Sheer Heart Attack"):
+        get_or_create_recording_for_text(
+            artist_name="Queen", track_name=title, album_name="News of the World"
+        )
+    resolve_unresolved(resolver=resolver)
+    # Other artists' albums of the same title come first in the store.
+    for n in range(25):
+        ReleaseGroup.objects.create(
+            mbid=uuid.uuid4(),
+            title="News of the World",
+            preferred_release=ReleaseGroup.objects.get(mbid=GROUP).preferred_release,
+        )
+    calls = len(mocked.calls)
+
+    mbid = resolve_track_to_mb_recording(
+        "We Are the Champions",
+        "Queen",
+        album_name="News of the World (Deluxe Edition)",
+        resolver=resolver,
+    )
+
+    assert mbid == CHAMPIONS
+    assert len(mocked.calls) == calls
+
+
 def test_run_stops_after_repeated_upstream_failures(resolver, mocked):
     mocked.get(MB + "recording/", status=503, json={"error": "busy"})
     for n in range(6):
