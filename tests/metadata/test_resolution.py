@@ -489,7 +489,7 @@ def test_a_stored_album_is_found_under_its_deluxe_edition_name(resolver, mocked)
         )
     resolve_unresolved(resolver=resolver)
     # Other artists' albums of the same title come first in the store.
-    for n in range(25):
+    for _ in range(25):
         ReleaseGroup.objects.create(
             mbid=uuid.uuid4(),
             title="News of the World",
