@@ -176,13 +176,9 @@ class RecordingAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(listen_total=Count("listens"))
 
-    @admin.display(description="plays", ordering="listen_count")
+    @admin.display(description="listens", ordering="listen_total")
     def listen_count(self, obj: Recording) -> int:
-        return obj.listen_count
-
-    @admin.display(description="plays, every album", ordering="every_album_listen_count")
-    def every_album_listen_count(self, obj: Recording) -> int:
-        return obj.every_album_listen_count
+        return obj.listen_total
 
     @admin.display(description="listens")
     def listens_link(self, obj: Recording) -> str:

@@ -5,8 +5,9 @@ on MusicBrainz, assign an MBID (picked or pasted), mark a track as not in
 MusicBrainz, merge rows that mean the same track, retry resolution. An unresolved
 row is one reported identity (artist, title, album, source MBID). A decision
 applies to that identity ("this album only"), or to every unresolved report of
-the same artist and title on any album and to future reports whose album has no
-answer of its own ("every album"). Either way it covers every listen of it, past
+the same artist and title on any album ("every album"); an MBID assigned for every
+album also answers future reports whose album (and source MBID) has no answer of
+its own, while "not in MusicBrainz" covers the reports there are. Either way it covers every listen of it, past
 and future, and is logged as a ``CurationDecision``.
 """
 
@@ -217,30 +218,33 @@ def parse_recording_reference(text: str) -> str:
     return mbid
 
 
-def _locked_unresolved(recording: Recording) -> Recording:
-    locked = Recording.objects.select_for_update().filter(pk=recording.pk).first()
-    if locked is None:
-        raise CurationError("This track was merged into another one meanwhile.")
-    if locked.mbid is not None:
-        raise CurationError(f"This track is already resolved to {locked.mbid}.")
-    return locked
-
-
 def _check_scope(scope: str) -> None:
     if scope not in Scope.values:
         raise CurationError(f"Unknown scope {scope!r}: choose one of {', '.join(Scope.values)}.")
 
 
-def _locked_scope(recording: Recording, scope: str) -> list[Recording]:
-    """The scope's rows, locked, the chosen one first."""
+def _locked_scope(
+    recording: Recording, scope: str, *, target_mbid: str | None = None
+) -> list[Recording]:
+    """The scope's rows, the chosen one first, locked together with the recording
+    they will join (``target_mbid``) in key order: ingest share-locks the rows it
+    stores listens against in key order too, so neither waits on the other in a
+    circle (PostgreSQL)."""
     _check_scope(scope)
-    chosen = _locked_unresolved(recording)
-    others = (
-        scope_rows(recording=chosen, scope=scope)
-        .exclude(pk=chosen.pk)
-        .select_for_update()
-        .order_by("pk")
-    )
+    pks = set(scope_rows(recording=recording, scope=scope).values_list("pk", flat=True))
+    pks.add(recording.pk)
+    if target_mbid is not None:
+        pks |= set(Recording.objects.filter(mbid=target_mbid).values_list("pk", flat=True))
+    locked = {
+        row.pk: row
+        for row in Recording.objects.select_for_update().filter(pk__in=pks).order_by("pk")
+    }
+    chosen = locked.get(recording.pk)
+    if chosen is None:
+        raise CurationError("This track was merged into another one meanwhile.")
+    if chosen.mbid is not None:
+        raise CurationError(f"This track is already resolved to {chosen.mbid}.")
+    others = [row for pk, row in locked.items() if pk != chosen.pk and row.mbid is None]
     return [chosen, *others]
 
 
@@ -303,7 +307,7 @@ def assign_by_curator(
         raise CurationError(f"MusicBrainz has no recording {mbid}.") from error
     credit = store_artist_credit(found.artist_credit) if found.artist_credit else None
     with transaction.atomic():
-        rows = _locked_scope(recording, scope)
+        rows = _locked_scope(recording, scope, target_mbid=found.mbid)
         listens = _listens_of(rows)
         before = rows[0]
         snapshot = Recording(

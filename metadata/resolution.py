@@ -338,7 +338,8 @@ class TrackResolver:
         same_title = (
             ReleaseGroup.objects.filter(preferred_release__isnull=False)
             .filter(title__icontains=album_base(album)[:50])
-            .select_related("artist_credit")[:ALBUM_TITLE_LIMIT]
+            .select_related("artist_credit")
+            .prefetch_related("artist_credit__names__artist")[:ALBUM_TITLE_LIMIT]
         )
         for group in same_title:
             if album_key(group.title) != wanted:
@@ -347,8 +348,10 @@ class TrackResolver:
             names = _row_credit_names(credit)
             if not artist_matches(artist, names, credit.name if credit else ""):
                 continue
-            tracks = Track.objects.filter(release__release_group=group).select_related(
-                "recording__artist_credit", "release"
+            tracks = (
+                Track.objects.filter(release__release_group=group)
+                .select_related("recording__artist_credit", "release")
+                .prefetch_related("recording__artist_credit__names__artist")
             )
             live = "Live" in (group.secondary_types or [])
             return [
@@ -528,9 +531,8 @@ def known_recordings(mbids: Iterable[str]) -> dict[str, Recording]:
 def _row_credit_names(credit: ArtistCredit | None) -> tuple[str, ...]:
     if credit is None:
         return ()
-    return tuple(
-        name for n in credit.names.select_related("artist") for name in (n.name, n.artist.name)
-    )
+    # .all(): the names a caller prefetched (a filter would query again).
+    return tuple(name for n in credit.names.all() for name in (n.name, n.artist.name))
 
 
 # --- Services: resolution with the per-text cache ------------------------------------

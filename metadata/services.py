@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from metadata.clients import musicbrainz as mb
@@ -26,6 +26,7 @@ from metadata.matching import (
     identity_key_digest,
     parse_title,
     rank_album_candidates,
+    split_featured_artist,
     text_key_digest,
     verify_hint,
     version_tags,
@@ -137,15 +138,26 @@ def assign_recording_mbid(
     identity_key = recording.unresolved_key
     target = Recording.objects.select_for_update().filter(mbid=mbid).first()
     if target is None:
-        recording.mbid = mbid
-        recording.status = Recording.Status.RESOLVED
-        recording.unresolved_key = None
-        recording.text_key = ""
-        recording.album_name = ""
-        recording.hint_mbid = None
-        recording.last_error = ""
-        recording.next_attempt_at = None
-        target = recording
+        resolved = {
+            "mbid": mbid,
+            "status": Recording.Status.RESOLVED,
+            "unresolved_key": None,
+            "text_key": "",
+            "album_name": "",
+            "hint_mbid": None,
+            "last_error": "",
+            "next_attempt_at": None,
+        }
+        try:
+            with transaction.atomic():
+                Recording.objects.filter(pk=recording.pk).update(**resolved)
+        except IntegrityError:  # another worker stored this MBID meanwhile: join it
+            target = Recording.objects.select_for_update().get(mbid=mbid)
+            target = merge_recordings(source=recording, target=target)
+        else:
+            for name, value in resolved.items():
+                setattr(recording, name, value)
+            target = recording
     elif target.pk != recording.pk:
         target = merge_recordings(source=recording, target=target)
     # MusicBrainz's names replace the reported text once we know them.
@@ -472,7 +484,11 @@ def recordings_for_tracks(tracks: Iterable[ReportedTrack]) -> dict[str, Recordin
         }
         missing = [key for key in missing if key not in found]
     if missing:
-        found |= agreed_recordings([first_seen[k] for k in missing if not first_seen[k].hint_mbid])
+        agreed = agreed_recordings([first_seen[k] for k in missing if not first_seen[k].hint_mbid])
+        # Recorded as the identity's answer: its later listens follow it, not
+        # whatever the text's other reports agree on by then.
+        _store_agreed_aliases({key: (first_seen[key], row) for key, row in agreed.items()})
+        found |= agreed
         missing = [key for key in missing if key not in found]
     # Sorted: two workers inserting the same new identities in different orders
     # would deadlock on the unique index (PostgreSQL).
@@ -501,6 +517,25 @@ def recordings_for_tracks(tracks: Iterable[ReportedTrack]) -> dict[str, Recordin
     return found
 
 
+def _store_agreed_aliases(agreed: dict[str, tuple[ReportedTrack, Recording]]) -> None:
+    RecordingAlias.objects.bulk_create(
+        [
+            RecordingAlias(
+                key=key,
+                text_key=track.text_key,
+                artist_name=track.artist_name[:2000],
+                track_name=track.track_name[:1000],
+                album_name=track.album_name[:1000],
+                album_key=album_key(track.album_name)[:500],
+                recording=recording,
+                decided_by=RecordingAlias.DecidedBy.RESOLVER,
+            )
+            for key, (track, recording) in sorted(agreed.items())
+        ],
+        ignore_conflicts=True,  # a concurrent ingest recorded it first
+    )
+
+
 def known_recording_for_track(track: ReportedTrack) -> Recording | None:
     """What is known of a report without storing anything: its answer, a curator's
     answer for every album, or the answer every report of its text agrees on."""
@@ -522,7 +557,8 @@ def _decided_recordings(tracks: dict[str, ReportedTrack]) -> dict[str, Recording
     }
     by_every_album: dict[str, list[str]] = {}
     for key, track in tracks.items():
-        if key not in found:
+        # A source MBID is checked first; the resolver falls back on the curator's.
+        if key not in found and not track.hint_mbid:
             every = every_album_key_digest(track.artist_name, track.track_name)
             by_every_album.setdefault(every, []).append(key)
     if by_every_album:
@@ -544,9 +580,16 @@ def agreed_recordings(tracks: Sequence[ReportedTrack]) -> dict[str, Recording]:
     every album only when they all name one recording, and that recording is the
     version the title names: a plain "Polly" is not the MTV Unplugged recording just
     because the only album it was heard on so far is *MTV Unplugged in New York*.
+    A curator's answer for the text on every album comes before all of these.
     """
     if not tracks:
         return {}
+    curated = {
+        alias.text_key: alias.recording
+        for alias in RecordingAlias.objects.filter(
+            text_key__in={t.text_key for t in tracks}, scope=RecordingAlias.Scope.TEXT
+        ).select_related("recording")
+    }
     by_text: dict[str, list[RecordingAlias]] = {}
     for alias in (
         RecordingAlias.objects.filter(
@@ -564,8 +607,11 @@ def agreed_recordings(tracks: Sequence[ReportedTrack]) -> dict[str, Recording]:
         )
     ):
         by_text.setdefault(alias.text_key, []).append(alias)
+    agreed: dict[str, Recording] = {
+        track.key: curated[track.text_key] for track in tracks if track.text_key in curated
+    }
     if not by_text:
-        return {}
+        return agreed
     candidates: dict[str, tuple[ReportedTrack, list[RecordingAlias]]] = {}
     for track in tracks:
         aliases = by_text.get(track.text_key, [])
@@ -577,8 +623,9 @@ def agreed_recordings(tracks: Sequence[ReportedTrack]) -> dict[str, Recording]:
     live_ids = _on_live_release_groups(
         {aliases[0].recording_id for track, aliases in candidates.values() if not track.album_name}
     )
-    agreed: dict[str, Recording] = {}
     for key, (track, aliases) in candidates.items():
+        if key in agreed:
+            continue
         recording = aliases[0].recording
         if not track.album_name and album_bound_title(track.track_name):
             continue  # "Intro" on one album says nothing of the artist's other Intros
@@ -607,8 +654,11 @@ def has_stored_rival(track: TrackText, *, mbid: str) -> bool:
     base = track.parts.base[:100]
     if not base:
         return False
+    main_artist = split_featured_artist(track.artist)[0][:100]
     stored = (
-        Recording.objects.filter(mbid__isnull=False, title__icontains=base)
+        Recording.objects.filter(
+            mbid__isnull=False, title__icontains=base, artist_name__icontains=main_artist
+        )
         .exclude(mbid=mbid)
         .only("mbid", "title", "artist_name", "disambiguation")[:50]
     )

@@ -75,8 +75,9 @@ class _Rekey:
         for (recording_id, identity), group in groups.items():
             by_recording[recording_id][identity] = group
         recordings = self.Recording.objects.in_bulk(list(by_recording))
-        for row in self.Recording.objects.filter(mbid__isnull=True).exclude(pk__in=list(by_recording)):
-            self.rekey_row(row, row_identity(row))
+        for row in self.Recording.objects.filter(mbid__isnull=True).iterator(chunk_size=2000):
+            if row.pk not in by_recording:  # no listens: its own report is its identity
+                self.rekey_row(row, row_identity(row))
         for recording_id, identities in by_recording.items():
             recording = recordings[recording_id]
             if recording.mbid is None:
@@ -192,8 +193,12 @@ class _Rekey:
 
     def check_resolved(self, recording, identities, old_aliases):
         """Keep each identity's listens on ``recording`` unless their own verified
-        source MBID or their own album's stored tracklist names another recording."""
-        from metadata.matching import TrackText, verify_hint
+        source MBID or their own album's stored tracklist names another recording.
+        Where their evidence cannot be checked here (a source MBID we have no row
+        for) or their title's version disagrees with the recording (a plain "Polly"
+        on the live one), they wait on an unresolved row of their own identity for
+        the resolver, rather than the text's old answer being made theirs."""
+        from metadata.matching import TrackText, verify_hint, versions_agree
 
         for identity, group in identities.items():
             artist, track, album, hint = group["report"]
@@ -207,6 +212,8 @@ class _Rekey:
                     if hinted is not None and verify_hint(text, _candidate(hinted, self.releases([hinted.pk]))):
                         target, why = hinted, "source_mbid"
                         self.stats["listens re-pointed by their source MBID"] += len(group["pks"])
+                    elif hinted is None:
+                        target = None  # the resolver checks that MBID
                 elif hint == str(recording.mbid):
                     why = "source_mbid"
                 if target is recording and album and hint != str(recording.mbid):
@@ -214,9 +221,37 @@ class _Rekey:
                     if on_album is not None and on_album.pk != recording.pk:
                         target, why = on_album, "resolver"
                         self.stats["listens re-pointed by their album"] += len(group["pks"])
+                if target is recording and why != "source_mbid":
+                    # The album's own name may say so ("MTV Unplugged …"): the answer
+                    # stands, as a source's MBID would (it was given, not guessed now).
+                    candidate = _candidate(recording, self.releases([recording.pk]))
+                    if not versions_agree(text, candidate, named_by_source=True):
+                        target = None
+            if target is None:
+                self.stats["listens sent back to resolution"] += len(group["pks"])
+                self.move(group["pks"], self.unresolved_row(identity, group).pk)
+                continue
             if target is not recording:
                 self.move(group["pks"], target.pk)
             self.alias(identity, group, target, why, old)
+
+    def unresolved_row(self, identity, group):
+        from metadata.matching import text_key_digest
+
+        artist, track, album, hint = group["report"]
+        row, created = self.Recording.objects.get_or_create(
+            unresolved_key=identity,
+            defaults={
+                "text_key": text_key_digest(artist, track),
+                "status": "unresolved",
+                "title": track[:1000],
+                "artist_name": artist[:2000],
+                "album_name": (album or "")[:1000],
+                "hint_mbid": hint,
+            },
+        )
+        self.stats["unresolved rows made"] += created
+        return row
 
     def album_answer(self, text):
         """The recording the album's stored tracklist gives the text, if it is stored."""

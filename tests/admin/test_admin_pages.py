@@ -154,3 +154,10 @@ def test_recording_links_to_its_release_groups_and_listens(admin_client, album):
 )
 def test_add_pages_render_with_the_extra_fields(admin_client, name):
     assert admin_client.get(reverse(f"admin:{name}")).status_code == 200
+
+
+def test_every_admin_changelist_renders_with_rows(admin_client, make_listens, alice):
+    make_listens("Nirvana", "Polly", 2, user=alice, album="Nevermind")
+    for model in ("recording", "unresolvedrecording", "recordingalias", "curationdecision"):
+        response = admin_client.get(reverse(f"admin:metadata_{model}_changelist"))
+        assert response.status_code == 200, model

@@ -123,8 +123,12 @@ def populate(apps) -> dict:
         ).pk,  # fmt: skip
         # No MBID, but Nevermind's stored tracklist says which Polly it is.
         "by_album": listen(lastfm, live, "Polly", "Nevermind").pk,
-        # Nothing says otherwise: the text's answer stands.
+        # A plain title without album is not the live recording: back to resolution.
         "albumless": listen(lastfm, live, "Polly").pk,
+        # An MBID we hold no row for: back to resolution, which checks it.
+        "unknown_hint": listen(
+            lastfm, live, "Polly", "Bleach", {"mbid": "9b8d1e2f-0000-4000-8000-00000000beef"}
+        ).pk,
         "curated": listen(lastfm, teen_spirit, "Teen Spirit", "Nevermind").pk,
         "waiting_nevermind": [
             listen(lastfm, waiting, "Come as You Are", "Nevermind").pk for _ in range(2)
@@ -156,7 +160,10 @@ def test_migration_rekeys_identities_and_repoints_listens_their_own_evidence_con
     assert mbid_of(stored["unplugged"]) == LIVE
     assert mbid_of(stored["by_hint"]) == STUDIO
     assert mbid_of(stored["by_album"]) == STUDIO
-    assert mbid_of(stored["albumless"]) == LIVE
+    for waiting in ("albumless", "unknown_hint"):
+        row = ListenEvent.objects.get(pk=stored[waiting]).recording
+        assert (row.mbid, row.status) == (None, "unresolved")
+    assert str(row.hint_mbid) == "9b8d1e2f-0000-4000-8000-00000000beef"
     assert mbid_of(stored["curated"]) == TEEN_SPIRIT
     # The re-pointed Last.fm listen is the ListenBrainz play again: counted once.
     assert ListenEvent.objects.get(pk=stored["by_hint"]).duplicate_of_id == stored["lb_copy"]
@@ -191,4 +198,4 @@ def test_migration_rekeys_identities_and_repoints_listens_their_own_evidence_con
     assert (curated.decided_by, curated.track_name) == ("curator", "Teen Spirit")
     assert not Recording.objects.filter(mbid__isnull=True, text_key="").exists()
     assert ExternalAccount.objects.count() == 2
-    assert ListenEvent.objects.count() == 10
+    assert ListenEvent.objects.count() == 11

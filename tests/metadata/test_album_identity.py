@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import pytest
 
-from metadata.models import Recording
+from metadata.matching import every_album_key_digest
+from metadata.models import Recording, RecordingAlias
+from metadata.services import ReportedTrack, store_alias
 from tests.identity_catalog import (
     COME_AS_YOU_ARE,
     COME_AS_YOU_ARE_LIVE,
@@ -118,6 +120,34 @@ def test_an_albumless_report_reuses_only_an_answer_every_album_agrees_on(account
     (albumless,) = store(account, listen("Nirvana", "Come as You Are"))
     assert mbids([albumless]) == [COME_AS_YOU_ARE]
     assert len(mocked.calls) == calls
+    # …and recorded as that identity's answer: later album answers do not move it.
+    alias = RecordingAlias.objects.get(key=ReportedTrack("Nirvana", "Come as You Are").key)
+    assert (str(alias.recording.mbid), alias.decided_by) == (COME_AS_YOU_ARE, "resolver")
+
+
+def test_a_source_mbid_is_checked_before_a_curators_every_album_answer(account, mocked):
+    studio, live = (
+        Recording.objects.create(
+            mbid=mbid, status="resolved", title="Polly", artist_name="Nirvana", disambiguation=d
+        )
+        for mbid, d in ((POLLY, ""), (POLLY_LIVE, UNPLUGGED_DISAMBIGUATION))
+    )
+    text = ReportedTrack("Nirvana", "Polly")
+    store_alias(
+        key=every_album_key_digest("Nirvana", "Polly"),
+        reported=text,
+        recording=live,
+        decided_by="curator",
+        scope="text",
+    )
+
+    hinted, plain = store(
+        account,
+        listen("Nirvana", "Polly", "Nevermind", hint=POLLY),
+        listen("Nirvana", "Polly", "Bleach"),
+    )
+
+    assert mbids([hinted, plain]) == [POLLY, POLLY_LIVE]
 
 
 def test_an_albumless_plain_title_does_not_reuse_a_live_albums_answer(account, mocked):
