@@ -7,8 +7,8 @@ row is one reported identity (artist, title, album, source MBID). A decision
 applies to that identity ("this album only"), or to every unresolved report of
 the same artist and title on any album ("every album"); an MBID assigned for every
 album also answers future reports whose album (and source MBID) has no answer of
-its own, while "not in MusicBrainz" covers the reports there are. Either way it covers every listen of it, past
-and future, and is logged as a ``CurationDecision``.
+its own, while "not in MusicBrainz" covers the reports there are. Either way a
+decision covers every listen of the reports, and is logged as a ``CurationDecision``.
 """
 
 from __future__ import annotations
