@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.html import format_html
 
-from accounts.models import ExternalAccount, SubmissionToken
+from accounts.models import POLLED_SOURCES, ExternalAccount, SubmissionToken
 from accounts.services import request_ingest
 from accounts.submission_tokens import create_submission_token, revoke_submission_token
 
@@ -69,18 +69,26 @@ class ExternalAccountAdmin(admin.ModelAdmin):
     @admin.action(description="Ingest now", permissions=["change"])
     def ingest_now(self, request: HttpRequest, queryset: QuerySet) -> None:
         enabled = list(queryset.exclude(status=ExternalAccount.Status.DISABLED))
+        # A submitted account has nothing to poll: its listens arrive through /1/.
+        polled = [account for account in enabled if account.source in POLLED_SOURCES]
         # The same door as the API's: an ingest already running or waiting is not doubled.
-        queued = sum(request_ingest(account=account).queued for account in enabled)
+        queued = sum(request_ingest(account=account).queued for account in polled)
         skipped = queryset.count() - len(enabled)
         self.message_user(request, f"Queued an ingest for {queued} account(s).")
-        if queued < len(enabled):
+        if queued < len(polled):
             self.message_user(
                 request,
-                f"{len(enabled) - queued} account(s) already had an ingest running or queued.",
+                f"{len(polled) - queued} account(s) already had an ingest running or queued.",
             )
         if skipped:
             self.message_user(
                 request, f"Skipped {skipped} disabled account(s).", level=messages.WARNING
+            )
+        if len(enabled) > len(polled):
+            self.message_user(
+                request,
+                f"Skipped {len(enabled) - len(polled)} submitted account(s): nothing to poll.",
+                level=messages.WARNING,
             )
 
 

@@ -24,7 +24,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 
-from accounts.models import POLLED_SOURCE_CHOICES, ExternalAccount, SubmissionToken
+from accounts.models import (
+    POLLED_SOURCE_CHOICES,
+    POLLED_SOURCES,
+    ExternalAccount,
+    SubmissionToken,
+)
 from accounts.services import (
     NameTakenByAnotherUser,
     TooManyAccounts,
@@ -88,6 +93,14 @@ class AccountConflict(APIException):
     status_code = status.HTTP_409_CONFLICT
     default_detail = "This account cannot be connected."
     default_code = "conflict"
+
+
+class AccountNotPolled(APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = (
+        "Listens of a submitted account arrive through /1/submit-listens: nothing to poll."
+    )
+    default_code = "not_polled"
 
 
 class AccountDisabled(APIException):
@@ -185,6 +198,8 @@ class AccountViewSet(
         running (``run``) or waiting in the queue (``task``), nothing new is queued
         (``queued`` false)."""
         account = self.get_object()
+        if account.source not in POLLED_SOURCES:
+            raise AccountNotPolled()
         if not account.enabled:
             raise AccountDisabled()
         asked = request_ingest(account=account)

@@ -54,6 +54,8 @@ def ingest_account(
     external failure ends the run cleanly (cursor where it safely is) and is
     recorded on the run and the account; it is not raised.
     """
+    if account.source == ListenSource.SUBMITTED:
+        raise ValueError(f"{account}: submitted listens arrive through the /1/ API, not polling")
     token = claim(account)
     try:
         account.refresh_from_db()

@@ -122,3 +122,30 @@ def test_admin_add_shows_the_token_once_and_revoke_action_revokes(admin_client, 
     assert not valid(token)
     listing = admin_client.get("/admin/accounts/submissiontoken/")
     assert listing.status_code == 200
+
+
+def test_a_submitted_account_is_listed_but_never_polled(alice, queued_tasks):
+    token = api(alice).post("/api/submission-tokens/", {}, format="json").json()["token"]
+    body = {
+        "listen_type": "single",
+        "payload": [
+            {
+                "listened_at": 1_700_000_000,
+                "track_metadata": {"artist_name": "a", "track_name": "b"},
+            }
+        ],
+    }
+    Client().post(
+        "/1/submit-listens",
+        body,
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Token {token}",
+    )
+    listed = api(alice).get("/api/accounts/").json()["results"]
+    assert [(a["source"], a["external_username"]) for a in listed] == [("submitted", "alice")]
+
+    refused = api(alice).post(f"/api/accounts/{listed[0]['id']}/ingest/")
+
+    assert refused.status_code == 409
+    assert refused.json()["error"]["code"] == "not_polled"
+    assert queued_tasks == []
