@@ -39,7 +39,14 @@ def test_two_ingests_and_the_web_server_write_at_once_without_a_lock_error(tmp_p
     world = synthetic(21, 3000, *LISTENERS)
     with scratch_database(tmp_path) as db, Emulator(world, lastfm_api_keys={API_KEY}) as emu:
         # Small batches: many short write transactions from each ingest.
-        env = base_environment(db, **emu.env, DEBUG="false", INGEST_BATCH_LISTENS="200")
+        # The API writers connect an account per request: no per-user cap in the way.
+        env = base_environment(
+            db,
+            **emu.env,
+            DEBUG="false",
+            INGEST_BATCH_LISTENS="200",
+            MAX_ACCOUNTS_PER_USER="1000000",
+        )
         admin = manage(env, "ensure_admin")
         assert admin.returncode == 0, describe(admin)
         password = re.search(r"Admin login: admin / (\S+)", admin.stdout).group(1)
