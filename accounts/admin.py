@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -7,8 +9,9 @@ from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.html import format_html
 
-from accounts.models import ExternalAccount
+from accounts.models import POLLED_SOURCES, ExternalAccount, SubmissionToken
 from accounts.services import request_ingest
+from accounts.submission_tokens import create_submission_token, revoke_submission_token
 
 
 @admin.register(ExternalAccount)
@@ -66,16 +69,69 @@ class ExternalAccountAdmin(admin.ModelAdmin):
     @admin.action(description="Ingest now", permissions=["change"])
     def ingest_now(self, request: HttpRequest, queryset: QuerySet) -> None:
         enabled = list(queryset.exclude(status=ExternalAccount.Status.DISABLED))
+        # A submitted account has nothing to poll: its listens arrive through /1/.
+        polled = [account for account in enabled if account.source in POLLED_SOURCES]
         # The same door as the API's: an ingest already running or waiting is not doubled.
-        queued = sum(request_ingest(account=account).queued for account in enabled)
+        queued = sum(request_ingest(account=account).queued for account in polled)
         skipped = queryset.count() - len(enabled)
         self.message_user(request, f"Queued an ingest for {queued} account(s).")
-        if queued < len(enabled):
+        if queued < len(polled):
             self.message_user(
                 request,
-                f"{len(enabled) - queued} account(s) already had an ingest running or queued.",
+                f"{len(polled) - queued} account(s) already had an ingest running or queued.",
             )
         if skipped:
             self.message_user(
                 request, f"Skipped {skipped} disabled account(s).", level=messages.WARNING
             )
+        if len(enabled) > len(polled):
+            self.message_user(
+                request,
+                f"Skipped {len(enabled) - len(polled)} submitted account(s): nothing to poll.",
+                level=messages.WARNING,
+            )
+
+
+@admin.register(SubmissionToken)
+class SubmissionTokenAdmin(admin.ModelAdmin):
+    """Submission tokens for the /1/ API. Adding one shows the token once, in the
+    confirmation message; only its digest is stored."""
+
+    list_display = ("prefix", "name", "user", "created_at", "last_used_at", "revoked_at")
+    list_filter = (("revoked_at", admin.EmptyFieldListFilter),)
+    search_fields = ("prefix", "name", "user__username")
+    list_select_related = ("user",)
+    readonly_fields = ("prefix", "created_at", "last_used_at", "revoked_at")
+    actions = ["revoke"]
+
+    def get_fields(self, request: HttpRequest, obj: SubmissionToken | None = None) -> list[str]:
+        if obj is None:
+            return ["user", "name"]
+        return ["user", "name", "prefix", "created_at", "last_used_at", "revoked_at"]
+
+    def get_readonly_fields(
+        self, request: HttpRequest, obj: SubmissionToken | None = None
+    ) -> tuple[str, ...]:
+        return self.readonly_fields + (("user",) if obj is not None else ())
+
+    def save_model(
+        self, request: HttpRequest, obj: SubmissionToken, form: Any, change: bool
+    ) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        row, token = create_submission_token(user=obj.user, name=obj.name)
+        obj.pk = row.pk
+        obj.prefix, obj.digest, obj.created_at = row.prefix, row.digest, row.created_at
+        self.message_user(
+            request,
+            f"Submission token for {row.user}: {token} — copy it now, it is not shown again.",
+            level=messages.WARNING,
+        )
+
+    @admin.action(description="Revoke", permissions=["change"])
+    def revoke(self, request: HttpRequest, queryset: QuerySet) -> None:
+        tokens = list(queryset.filter(revoked_at__isnull=True))
+        for token in tokens:
+            revoke_submission_token(token=token)
+        self.message_user(request, f"Revoked {len(tokens)} token(s).")

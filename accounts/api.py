@@ -24,13 +24,23 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 
-from accounts.models import ExternalAccount, ListenSource
+from accounts.models import (
+    POLLED_SOURCE_CHOICES,
+    POLLED_SOURCES,
+    ExternalAccount,
+    SubmissionToken,
+)
 from accounts.services import (
     NameTakenByAnotherUser,
     TooManyAccounts,
     connect_user_account,
     disconnect_account,
     request_ingest,
+)
+from accounts.submission_tokens import (
+    create_submission_token,
+    revoke_submission_token,
+    user_submission_tokens,
 )
 from sidetrack.login_throttle import login_wait
 from sidetrack.parsers import API_PARSERS
@@ -66,7 +76,7 @@ class AccountSerializer(serializers.ModelSerializer):
 
 
 class ConnectSerializer(serializers.Serializer):
-    source = serializers.ChoiceField(choices=ListenSource.choices)
+    source = serializers.ChoiceField(choices=POLLED_SOURCE_CHOICES)
     external_username = serializers.CharField(max_length=255, help_text="Name on that source.")
 
 
@@ -83,6 +93,14 @@ class AccountConflict(APIException):
     status_code = status.HTTP_409_CONFLICT
     default_detail = "This account cannot be connected."
     default_code = "conflict"
+
+
+class AccountNotPolled(APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = (
+        "Listens of a submitted account arrive through /1/submit-listens: nothing to poll."
+    )
+    default_code = "not_polled"
 
 
 class AccountDisabled(APIException):
@@ -180,6 +198,8 @@ class AccountViewSet(
         running (``run``) or waiting in the queue (``task``), nothing new is queued
         (``queued`` false)."""
         account = self.get_object()
+        if account.source not in POLLED_SOURCES:
+            raise AccountNotPolled()
         if not account.enabled:
             raise AccountDisabled()
         asked = request_ingest(account=account)
@@ -220,8 +240,86 @@ class TokenView(ObtainAuthToken):
         return super().post(request, *args, **kwargs)
 
 
+class SubmissionTokenSerializer(serializers.ModelSerializer):
+    user = serializers.CharField(source="user.username", read_only=True)
+    active = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = SubmissionToken
+        fields = ["id", "user", "name", "prefix", "active", "created_at", "last_used_at"]
+        fields += ["revoked_at"]
+        read_only_fields = ["id", "user", "prefix", "active", "created_at", "last_used_at"]
+        read_only_fields += ["revoked_at"]
+
+
+class NewSubmissionTokenSerializer(SubmissionTokenSerializer):
+    token = serializers.CharField(
+        read_only=True, help_text="The token itself: shown in this answer only."
+    )
+
+    class Meta(SubmissionTokenSerializer.Meta):
+        fields = [*SubmissionTokenSerializer.Meta.fields, "token"]
+
+
+class SubmissionTokenCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(
+        max_length=100, required=False, allow_blank=True, help_text="What will use it."
+    )
+
+
+@extend_schema_view(
+    list=extend_schema(tags=["submission tokens"]),
+    retrieve=extend_schema(tags=["submission tokens"], responses={200: SubmissionTokenSerializer}),
+    create=extend_schema(
+        tags=["submission tokens"],
+        request=SubmissionTokenCreateSerializer,
+        responses={201: NewSubmissionTokenSerializer},
+    ),
+    destroy=extend_schema(
+        tags=["submission tokens"],
+        responses={200: OpenApiResponse(SubmissionTokenSerializer, description="Revoked.")},
+    ),
+)
+class SubmissionTokenViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Your tokens for the ListenBrainz-compatible /1/ API (players submit listens
+    with one). The token itself is in the answer to its creation only; revoking
+    (DELETE) keeps the row, with ``revoked_at``, and the token stops working."""
+
+    serializer_class = SubmissionTokenSerializer
+    filter_backends: list = []
+
+    def get_queryset(self) -> Any:
+        return user_submission_tokens(user=self.request.user).select_related("user")
+
+    def get_object(self) -> SubmissionToken:
+        try:
+            return super().get_object()
+        except Http404 as error:
+            raise NotFound() from error
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        body = SubmissionTokenCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        row, token = create_submission_token(
+            user=request.user, name=body.validated_data.get("name", "")
+        )
+        row.token = token
+        return Response(NewSubmissionTokenSerializer(row).data, status=status.HTTP_201_CREATED)
+
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        token = revoke_submission_token(token=self.get_object())
+        return Response(SubmissionTokenSerializer(token).data)
+
+
 router = SimpleRouter()
 router.register("accounts", AccountViewSet, basename="api-account")
+router.register("submission-tokens", SubmissionTokenViewSet, basename="api-submission-token")
 
 urlpatterns = [
     path("auth/token/", TokenView.as_view(), name="api-token"),

@@ -10,6 +10,14 @@ from django.db.models.functions import Lower
 class ListenSource(models.TextChoices):
     LASTFM = "lastfm", "Last.fm"
     LISTENBRAINZ = "listenbrainz", "ListenBrainz"
+    # Listens a player sent to Sidetrack's ListenBrainz-compatible /1/ API: one
+    # account per user, made on the first submission, never polled.
+    SUBMITTED = "submitted", "Submitted (ListenBrainz API)"
+
+
+# The sources Sidetrack reads by polling a user's name there.
+POLLED_SOURCES = (ListenSource.LASTFM, ListenSource.LISTENBRAINZ)
+POLLED_SOURCE_CHOICES = [(source.value, source.label) for source in POLLED_SOURCES]
 
 
 class ExternalAccount(models.Model):
@@ -70,3 +78,29 @@ class ExternalAccount(models.Model):
         if self.last_ingested_ts is None:
             return None
         return datetime.fromtimestamp(self.last_ingested_ts, tz=UTC)
+
+
+class SubmissionToken(models.Model):
+    """A token a player or script uses to submit listens for its user through the
+    ListenBrainz-compatible /1/ API. Only a SHA-256 digest is stored: the token is
+    shown once, when made; ``prefix`` (its first characters) tells tokens apart."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="submission_tokens"
+    )
+    name = models.CharField(max_length=100, blank=True, help_text="What uses it, e.g. Navidrome.")
+    prefix = models.CharField(max_length=12, editable=False)
+    digest = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["user_id", "-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.user})"
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None

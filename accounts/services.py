@@ -13,7 +13,7 @@ from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from accounts.models import ExternalAccount, ListenSource
+from accounts.models import POLLED_SOURCES, ExternalAccount, ListenSource
 
 logger = logging.getLogger(__name__)
 
@@ -110,10 +110,8 @@ def connect_user_account(
 
 
 def _checked_name(source: str, external_username: str) -> str:
-    if source not in ListenSource.values:
-        raise ValueError(
-            f"unknown source {source!r}: expected one of {', '.join(ListenSource.values)}"
-        )
+    if source not in POLLED_SOURCES:
+        raise ValueError(f"unknown source {source!r}: expected one of {', '.join(POLLED_SOURCES)}")
     name = (external_username or "").strip()
     if not name:
         raise ValueError(f"a {ListenSource(source).label} user name is required")

@@ -272,7 +272,8 @@ def measure(texts: int, emu: Upstream, source: str = "lastfm") -> None:
     from django.db import connection, transaction
 
     from accounts.services import connect_account
-    from listens import services
+    from listens.ingest import run as ingest_run
+    from listens.ingest import store as ingest_store
     from listens.models import ListenEvent
     from metadata.models import Recording
 
@@ -281,7 +282,7 @@ def measure(texts: int, emu: Upstream, source: str = "lastfm") -> None:
     # alias) is stored as a previous ingest leaves it.
     warm, _ = connect_account(username="bench-warm-up", source=source, external_username=LISTENER)
     started = time.perf_counter()
-    warmed = services.ingest_account(account=warm)
+    warmed = ingest_run.ingest_account(account=warm)
     resolved = Recording.objects.filter(mbid__isnull=False).count()
     print(
         f"warm cache: {warmed.listens_new} listens of another user in "
@@ -292,13 +293,13 @@ def measure(texts: int, emu: Upstream, source: str = "lastfm") -> None:
     rss_before = current_rss_mb()
 
     # 2. Timed ingest, with where the time goes.
-    store = Stopwatch(services, "store_page")
-    hints = Stopwatch(services, "_verify_free_hints")
+    store = Stopwatch(ingest_run, "store_page")
+    hints = Stopwatch(ingest_store, "_verify_free_hints")
     recordings_before = Recording.objects.count()
     requests_before = emu.request_counts()
     serving_before = emu.serving_seconds()
     started = time.perf_counter()
-    timed = services.ingest_account(account=account)
+    timed = ingest_run.ingest_account(account=account)
     elapsed = time.perf_counter() - started
     peak = peak_rss_mb()
     rate = timed.listens_new / elapsed
@@ -345,7 +346,7 @@ def measure(texts: int, emu: Upstream, source: str = "lastfm") -> None:
 
     # 4. Re-run with nothing new.
     before = emu.request_counts()
-    rerun = services.ingest_account(account=account)
+    rerun = ingest_run.ingest_account(account=account)
     rerun_requests = emu.request_counts() - before
     print(f"re-run: {rerun.listens_new} new, upstream requests {dict(rerun_requests)}")
     musicbrainz = emu.request_counts()["musicbrainz"]

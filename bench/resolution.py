@@ -682,8 +682,10 @@ def ingest_history(listens: Sequence[Reported]) -> ExternalAccount:
     from django.contrib.auth import get_user_model
 
     from accounts.models import ExternalAccount
+    from listens.ingest.paging import FetchedPage
+    from listens.ingest.payloads import IncomingListen
+    from listens.ingest.store import RecordingMemo, store_page
     from listens.models import IngestRun
-    from listens.services import FetchedPage, IncomingListen, RecordingMemo, store_page
     from metadata.resolution import Hint
 
     user = get_user_model().objects.create_user(username="bench", password=None)

@@ -28,14 +28,10 @@ from django.utils import timezone
 
 from accounts.models import ExternalAccount, ListenSource
 from listens.clients.listenbrainz import MalformedListenError, parse_listen
+from listens.ingest.paging import FetchedPage
+from listens.ingest.payloads import IncomingListen, incoming_from_listenbrainz
+from listens.ingest.store import RecordingMemo, store_page
 from listens.models import IngestRun
-from listens.services import (
-    FetchedPage,
-    IncomingListen,
-    RecordingMemo,
-    incoming_from_listenbrainz,
-    store_page,
-)
 
 logger = logging.getLogger(__name__)
 

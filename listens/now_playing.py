@@ -23,8 +23,8 @@ from django.utils import timezone
 from accounts.models import ExternalAccount, ListenSource
 from listens.clients.lastfm import LastfmClient
 from listens.clients.listenbrainz import ListenBrainzClient
+from listens.ingest.payloads import clean_text
 from listens.providers import get_lastfm_client, get_listenbrainz_client
-from listens.services import _clean, ingestable_accounts
 from metadata.services import ReportedTrack, known_recording_for_track
 from sidetrack.http import ExternalApiError, deadline_left
 
@@ -32,6 +32,10 @@ NOW_PLAYING_CACHE_SECONDS = 30
 # Long enough that a page refreshing every few seconds does not hammer a source
 # that is down, short enough that its recovery shows soon.
 NOW_PLAYING_ERROR_CACHE_SECONDS = 10
+# How long a player's playing_now report stands without a track length (ListenBrainz
+# lets one stand for the track's length), and at most.
+SUBMITTED_NOW_PLAYING_SECONDS = 600
+SUBMITTED_NOW_PLAYING_MAX_SECONDS = 3600
 # Fetches in flight for one request; a user has at most MAX_ACCOUNTS_PER_USER accounts.
 MAX_PARALLEL_FETCHES = 16
 
@@ -68,6 +72,8 @@ def now_playing(
     """What one account is playing (cached briefly). Raises ``ExternalApiError``."""
     key = _cache_key(account)
     cached = cache.get(key)
+    if account.source == ListenSource.SUBMITTED:  # what the player reported, if anything
+        return cached or None
     if cached is not None and not isinstance(cached, dict):
         return cached or None
     client = (
@@ -87,13 +93,20 @@ def now_playing_for_user(
     listenbrainz: ListenBrainzClient | None = None,
 ) -> list[AccountNowPlaying]:
     """Every enabled account of the user, in account order, each with its track or error."""
-    accounts = list(ingestable_accounts(username=username))
+    accounts = list(
+        ExternalAccount.objects.exclude(status=ExternalAccount.Status.DISABLED)
+        .filter(user__username=username)
+        .select_related("user")
+        .order_by("pk")
+    )
     cached = cache.get_many([_cache_key(account) for account in accounts])
     answers: dict[int, AccountNowPlaying] = {}
     missing = []
     for account in accounts:
         hit = cached.get(_cache_key(account))
-        if hit is None:
+        if account.source == ListenSource.SUBMITTED:  # nothing to fetch: reported or not
+            answers[account.pk] = AccountNowPlaying(account, now_playing=hit or None)
+        elif hit is None:
             missing.append(account)
         elif isinstance(hit, dict):  # a failure cached briefly
             answers[account.pk] = AccountNowPlaying(account, error=hit)
@@ -189,7 +202,7 @@ def _now_playing(
 ) -> NowPlaying | None:
     if not playing:
         return None
-    track, artist, album = (_clean(text) for text in playing)
+    track, artist, album = (clean_text(text) for text in playing)
     return NowPlaying(
         source=account.source,
         track_name=track,
@@ -210,3 +223,18 @@ def _known_mbid(artist: str, track: str, album: str) -> str | None:
     recording = known_recording_for_track(ReportedTrack(artist, track, album))
     mbid = recording.mbid if recording else None
     return str(mbid) if mbid else None
+
+
+def report_submitted_now_playing(*, account: ExternalAccount, listen: dict[str, Any]) -> None:
+    """Keep a player's ``playing_now`` report (a validated listen) as the account's now
+    playing, for the track's length when it says, else ``SUBMITTED_NOW_PLAYING_SECONDS``."""
+    metadata = listen["track_metadata"]
+    info = metadata.get("additional_info") or {}
+    seconds = SUBMITTED_NOW_PLAYING_SECONDS
+    if info.get("duration_ms"):
+        seconds = info["duration_ms"] // 1000
+    elif info.get("duration"):
+        seconds = info["duration"]
+    seconds = max(1, min(seconds, SUBMITTED_NOW_PLAYING_MAX_SECONDS))
+    playing = (metadata["track_name"], metadata["artist_name"], metadata.get("release_name") or "")
+    cache.set(_cache_key(account), _now_playing(account, playing), seconds)

@@ -7,7 +7,8 @@ stored twice, and the copy marked ``duplicate_of`` is left out, so it counts onc
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -21,7 +22,7 @@ from django.db.models import (
     Subquery,
 )
 
-from accounts.models import ListenSource
+from accounts.models import ExternalAccount, ListenSource
 from listens.models import ListenEvent, TasteSnapshot
 from metadata.models import ArtistCredit, Recording, Track
 
@@ -216,3 +217,75 @@ def latest_taste_snapshots(*, user_id: int) -> QuerySet[TasteSnapshot]:
         .select_related("account")
         .order_by("account_id", "kind", "period")
     )
+
+
+# --- The ListenBrainz-compatible /1/ API ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class ListenBrainzPage:
+    listens: list[dict[str, Any]]  # in ListenBrainz's listen shape, newest first
+    latest_listen_ts: int | None  # the user's newest and oldest counted listens
+    oldest_listen_ts: int | None
+
+
+def user_listens_page(
+    *, user: Any, min_ts: int | None, max_ts: int | None, count: int
+) -> ListenBrainzPage:
+    """The user's counted listens strictly between ``min_ts`` and ``max_ts`` (UTC
+    seconds, either optional), newest first, as ListenBrainz shapes them. With only
+    ``min_ts`` the ``count`` listens just after it are taken, as ListenBrainz does."""
+    counted = ListenEvent.objects.filter(user_id=user.pk, duplicate_of__isnull=True)
+    listens = counted.select_related("recording").defer("raw_payload")
+    if min_ts is not None:
+        listens = listens.filter(listened_at__gt=_utc(min_ts))
+    if max_ts is not None:
+        listens = listens.filter(listened_at__lt=_utc(max_ts))
+    if min_ts is not None and max_ts is None:
+        rows = list(listens.order_by("listened_at", "id")[:count])[::-1]
+    else:
+        rows = list(listens.order_by("-listened_at", "-id")[:count])
+    times = counted.order_by("-listened_at").values_list("listened_at", flat=True)
+    latest = times.first()
+    oldest = counted.order_by("listened_at").values_list("listened_at", flat=True).first()
+    return ListenBrainzPage(
+        listens=[_listenbrainz_listen(row, user.username) for row in rows],
+        latest_listen_ts=int(latest.timestamp()) if latest else None,
+        oldest_listen_ts=int(oldest.timestamp()) if oldest else None,
+    )
+
+
+def _utc(seconds: int) -> datetime:
+    return datetime.fromtimestamp(max(0, min(seconds, 253_402_300_799)), tz=UTC)
+
+
+# Sidetrack has no MessyBrainz ids; each listen gets a stable one of its own.
+_LISTEN_MSID_NAMESPACE = uuid.UUID("5b7c0f7e-3a59-4a4e-9d0c-6a1f1e0c7a13")
+
+
+def _listenbrainz_listen(row: ListenEvent, username: str) -> dict[str, Any]:
+    info: dict[str, Any] = {"sidetrack_source": row.source}
+    metadata: dict[str, Any] = {
+        "artist_name": row.artist_name,
+        "track_name": row.track_name,
+        "additional_info": info,
+    }
+    if row.album_name:
+        metadata["release_name"] = row.album_name
+    if row.recording.mbid:
+        info["recording_mbid"] = str(row.recording.mbid)
+        metadata["mbid_mapping"] = {
+            "recording_mbid": str(row.recording.mbid),
+            "recording_name": row.recording.title,
+        }
+    return {
+        "listened_at": int(row.listened_at.timestamp()),
+        "inserted_at": int(row.ingested_at.timestamp()),
+        "recording_msid": str(uuid.uuid5(_LISTEN_MSID_NAMESPACE, str(row.pk))),
+        "user_name": username,
+        "track_metadata": metadata,
+    }
+
+
+def submitted_account_of(*, user: Any) -> ExternalAccount | None:
+    return ExternalAccount.objects.filter(user=user, source=ListenSource.SUBMITTED).first()

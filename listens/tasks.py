@@ -9,12 +9,9 @@ import django_q.tasks
 
 from accounts.models import ListenSource
 from accounts.services import ingest_started
-from listens.services import (
-    IngestAlreadyRunning,
-    ingest_account,
-    ingestable_accounts,
-    take_taste_snapshot,
-)
+from listens.ingest.claims import IngestAlreadyRunning
+from listens.ingest.run import ingest_account, ingestable_accounts
+from listens.taste import take_taste_snapshot
 
 logger = logging.getLogger(__name__)
 

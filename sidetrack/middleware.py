@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from sidetrack.http import upstream_deadline
 
+LISTENBRAINZ_PREFIX = "/1/"
 API_PREFIX = "/api/"
 
 # What a client is told when Django (not DRF) answered: an unrouted path, a
@@ -39,12 +40,18 @@ class ApiErrorShapeMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
-        if (
-            response.status_code >= 400
-            and request.path.startswith(API_PREFIX)
-            and not response.get("Content-Type", "").startswith("application/json")
+        if response.status_code < 400 or response.get("Content-Type", "").startswith(
+            "application/json"
         ):
+            return response
+        if request.path.startswith(API_PREFIX):
             return _error_response(response)
+        if request.path.startswith(LISTENBRAINZ_PREFIX):
+            # The ListenBrainz-compatible API's own error shape.
+            message = _DJANGO_ERRORS.get(response.status_code, ("", "Request failed."))[1]
+            return JsonResponse(
+                {"code": response.status_code, "error": message}, status=response.status_code
+            )
         return response
 
 

@@ -209,6 +209,13 @@ UPSTREAM_DEADLINE_SECONDS = env.float("UPSTREAM_DEADLINE_SECONDS", default=5.0)
 # A user connects at most this many listen-source accounts through the API.
 MAX_ACCOUNTS_PER_USER = env.int("MAX_ACCOUNTS_PER_USER", default=10)
 
+# The ListenBrainz-compatible /1/ API: requests per token (or per client address when
+# no token is given) in each window, as ListenBrainz's X-RateLimit-* headers report;
+# 429 past it. The body cap fits 1000 listens of ListenBrainz's 10240-byte maximum.
+LISTENBRAINZ_API_RATE_LIMIT = env.int("LISTENBRAINZ_API_RATE_LIMIT", default=100)
+LISTENBRAINZ_API_RATE_WINDOW_SECONDS = env.int("LISTENBRAINZ_API_RATE_WINDOW_SECONDS", default=10)
+SUBMIT_MAX_BODY_BYTES = env.int("SUBMIT_MAX_BODY_BYTES", default=1000 * 10240 + 4096)
+
 # The DEBUG error page hides credentials inside URL-valued settings and variables
 # (DATABASE_URL, REDIS_URL) too, not only settings named like secrets.
 DEFAULT_EXCEPTION_REPORTER_FILTER = "sidetrack.debug.CredentialHidingReporterFilter"
@@ -232,6 +239,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "AccountStatusEnum": "accounts.models.ExternalAccount.Status",
         "RecordingStatusEnum": "metadata.models.Recording.Status",
+        "ListenSourceEnum": "accounts.models.ListenSource",
+        "PolledSourceEnum": "accounts.models.POLLED_SOURCE_CHOICES",
     },
 }
 

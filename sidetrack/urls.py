@@ -13,6 +13,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("health/", health, name="health"),
     path("api/", include("sidetrack.api_urls")),
+    # ListenBrainz-compatible: players point their "custom ListenBrainz URL" here.
+    path("1/", include("listens.listenbrainz_api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]

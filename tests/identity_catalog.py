@@ -12,8 +12,10 @@ import pytest
 import responses
 
 from accounts.models import ExternalAccount
+from listens.ingest.paging import FetchedPage
+from listens.ingest.payloads import IncomingListen
+from listens.ingest.store import RecordingMemo, store_page
 from listens.models import IngestRun, ListenEvent
-from listens.services import FetchedPage, IncomingListen, RecordingMemo, store_page
 from metadata.resolution import Hint, TrackResolver, resolve_unresolved
 
 MB = "https://mb.test/ws/2/"

@@ -47,8 +47,8 @@ from listens.clients.listenbrainz import (
     parse_playing_now,
 )
 from listens.export_import import MalformedLine, read_export
-from listens.services import (
-    _clean_payload,
+from listens.ingest.payloads import (
+    clean_payload,
     incoming_from_lastfm,
     incoming_from_listenbrainz,
     payload_json,
@@ -706,7 +706,7 @@ def test_stored_payload_is_the_fully_cleaned_payload(data, secret, value):
     payload = {"track": plant(value), plant("name", key=True): plant(value)}
     with registered(secret):
         stored = payload_json(payload)
-        assert json.loads(stored) == _clean_payload(payload)
+        assert json.loads(stored) == clean_payload(payload)
     assert secret not in stored
     # No NUL in any decoded string (the text may spell "\\u0000" with an escaped backslash).
     assert "\x00" not in json.dumps(json.loads(stored), ensure_ascii=False)

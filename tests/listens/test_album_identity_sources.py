@@ -11,8 +11,8 @@ import pytest
 from django.core.management import call_command
 
 from accounts.models import ExternalAccount, ListenSource
+from listens.ingest.run import ingest_account
 from listens.models import ListenEvent
-from listens.services import ingest_account
 from tests.identity_catalog import (
     COME_AS_YOU_ARE,
     COME_AS_YOU_ARE_LIVE,

@@ -12,8 +12,10 @@ from django.core.management import CommandError, call_command
 
 from accounts.models import ExternalAccount, ListenSource
 from listens.export_import import MalformedLine, export_user_name, read_export
+from listens.ingest.paging import FetchedPage
+from listens.ingest.payloads import IncomingListen
+from listens.ingest.store import store_page
 from listens.models import IngestRun, ListenEvent
-from listens.services import FetchedPage, IncomingListen, store_page
 from tests.payloads import FIXTURES
 
 pytestmark = pytest.mark.django_db

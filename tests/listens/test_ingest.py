@@ -22,9 +22,10 @@ import time_machine
 from django.db import IntegrityError, connection, transaction
 
 from accounts.models import ExternalAccount, ListenSource
-from listens import services
+from listens.ingest import claims, paging, payloads, store
+from listens.ingest.claims import IngestAlreadyRunning
+from listens.ingest.run import ingest_account, ingestable_accounts
 from listens.models import IngestRun, ListenEvent
-from listens.services import IngestAlreadyRunning, ingest_account, ingestable_accounts
 from metadata.models import Recording, RecordingAlias
 from metadata.resolution import resolve_unresolved
 from metadata.services import merge_recordings
@@ -206,7 +207,7 @@ def connection_lost() -> None:
 
 @pytest.fixture(autouse=True)
 def small_pages(external_settings, monkeypatch):
-    monkeypatch.setattr(services, "LASTFM_PAGE_SIZE", 5)
+    monkeypatch.setattr(paging, "LASTFM_PAGE_SIZE", 5)
     # A transaction per page, as the invariants below are stated (see the batch tests).
     external_settings.INGEST_BATCH_LISTENS = 1
     # alice and bob are created after this: skip the slow password hashing.
@@ -303,7 +304,7 @@ def test_exception_while_storing_a_page_rolls_the_page_back_and_rerun_completes(
 ):
     history = lastfm_history()
     FakeLastfm(history).serve(mocked)
-    real = services.mark_cross_source_duplicates
+    real = store.mark_cross_source_duplicates
     pages_stored = []
 
     def fails_on_second_page(**kwargs):
@@ -313,7 +314,7 @@ def test_exception_while_storing_a_page_rolls_the_page_back_and_rerun_completes(
         return real(**kwargs)
 
     # Called inside the page's transaction, after its listens are inserted.
-    monkeypatch.setattr(services, "mark_cross_source_duplicates", fails_on_second_page)
+    monkeypatch.setattr(store, "mark_cross_source_duplicates", fails_on_second_page)
 
     with pytest.raises(RuntimeError, match="disk full"):
         ingest_account(account=lastfm_account, now=at(RUN1))
@@ -327,7 +328,7 @@ def test_exception_while_storing_a_page_rolls_the_page_back_and_rerun_completes(
     assert (run.status, run.error_message) == ("failed", "internal error: RuntimeError")
     assert (run.pages, run.listens_new, run.cursor_after) == (1, 2, HISTORY_TIMES[1] - 1)
 
-    monkeypatch.setattr(services, "mark_cross_source_duplicates", real)
+    monkeypatch.setattr(store, "mark_cross_source_duplicates", real)
     rerun = ingest_account(account=account, now=at(RUN2))
 
     assert stored(lastfm_account) == lastfm_expected(history)
@@ -338,7 +339,7 @@ def test_exception_while_storing_a_page_rolls_the_page_back_and_rerun_completes(
 def test_listenbrainz_network_failure_mid_history_loses_nothing_on_rerun(
     lb_account, mocked, monkeypatch
 ):
-    monkeypatch.setattr(services, "LISTENBRAINZ_PAGE_SIZE", 5)
+    monkeypatch.setattr(paging, "LISTENBRAINZ_PAGE_SIZE", 5)
     listens = [lb_listen(T0 + 60 * i, f"Track {i:02d}") for i in range(12)]
     fake = FakeListenBrainz("jasjeet", listens).serve(mocked)
     fake.before[2] = connection_lost
@@ -405,7 +406,7 @@ def test_slow_pages_end_a_batch_early(monkeypatch):
     def pages():
         for number in range(5):
             clock[0] += 20  # each page takes 20 s to come
-            listen = services.IncomingListen.of(
+            listen = payloads.IncomingListen.of(
                 listened_at=at(T0 + number),
                 track_name=f"Track {number}",
                 artist_name="Comete",
@@ -414,11 +415,11 @@ def test_slow_pages_end_a_batch_early(monkeypatch):
                 hints=(),
                 raw_json="{}",
             )
-            yield services.FetchedPage([listen], safe_cursor=T0 + number, malformed=number % 2)
+            yield paging.FetchedPage([listen], safe_cursor=T0 + number, malformed=number % 2)
 
-    monkeypatch.setattr(services, "time", SimpleNamespace(monotonic=lambda: clock[0]))
+    monkeypatch.setattr(paging, "time", SimpleNamespace(monotonic=lambda: clock[0]))
 
-    batches = list(services.batched_pages(pages(), listens=1000, seconds=30))
+    batches = list(paging.batched_pages(pages(), listens=1000, seconds=30))
 
     assert [batch.pages for batch in batches] == [2, 2, 1]
     assert [len(batch.listens) for batch in batches] == [2, 2, 1]
@@ -435,11 +436,11 @@ def test_stopping_a_run_stops_its_fetching_thread_after_the_request_in_flight():
             for number in range(100):
                 time.sleep(0.01)  # a request
                 fetched.append(number)
-                yield services.FetchedPage([], safe_cursor=None)
+                yield paging.FetchedPage([], safe_cursor=None)
         finally:
             closed.append(True)
 
-    ahead = services._read_ahead(slow_pages(), depth=2)
+    ahead = paging.read_ahead(slow_pages(), depth=2)
     next(ahead)
     ahead.close()
 
@@ -512,7 +513,7 @@ def test_recording_merged_away_during_a_run_is_looked_up_again(lastfm_account, m
 def test_a_text_a_curator_repoints_during_a_run_is_followed_once_the_memo_expires(
     lastfm_account, mocked, monkeypatch
 ):
-    monkeypatch.setattr(services, "MEMO_MAX_SECONDS", 0)
+    monkeypatch.setattr(store, "MEMO_MAX_SECONDS", 0)
     history = same_song_on_every_page()
     FakeLastfm(history).serve(mocked)
     chosen = []
@@ -534,7 +535,7 @@ def test_a_text_a_curator_repoints_during_a_run_is_followed_once_the_memo_expire
 
 
 def test_a_run_with_more_texts_than_it_remembers_starts_over(lastfm_account, mocked, monkeypatch):
-    monkeypatch.setattr(services, "MEMO_MAX_TEXTS", 6)
+    monkeypatch.setattr(store, "MEMO_MAX_TEXTS", 6)
     # Pages of 2, 5 and 5 scrobbles, oldest first; each later page repeats a text
     # of the page before. The third brings the run past 6 texts.
     titles = ["A", "B", "A", "C", "D", "E", "F", "C", "G", "H", "I", "J"]
@@ -655,7 +656,7 @@ def test_lastfm_history_that_keeps_changing_ends_the_run_cleanly(lastfm_account,
 def test_listenbrainz_listens_sharing_a_second_across_pages_are_all_kept(
     lb_account, mocked, monkeypatch
 ):
-    monkeypatch.setattr(services, "LISTENBRAINZ_PAGE_SIZE", 5)
+    monkeypatch.setattr(paging, "LISTENBRAINZ_PAGE_SIZE", 5)
     # Three listens in one second where the first page (the five oldest) ends.
     times = [T0, T0 + 10, T0 + 20, T0 + 30, T0 + 40, T0 + 40, T0 + 40, T0 + 50, T0 + 60]
     listens = [lb_listen(ts, f"Track {i}") for i, ts in enumerate(times)]
@@ -697,7 +698,7 @@ def test_expired_claim_of_a_dead_worker_can_be_taken_over(lastfm_account, mocked
     FakeLastfm([lastfm_scrobble(T0, "One")]).serve(mocked)
 
     with time_machine.travel(at(RUN1), tick=False) as clock:
-        services._claim(lastfm_account)  # a worker that died holding the account
+        claims.claim(lastfm_account)  # a worker that died holding the account
         with pytest.raises(IngestAlreadyRunning):
             ingest_account(account=lastfm_account)
         clock.shift(settings.INGEST_CLAIM_SECONDS - 1)
@@ -1123,6 +1124,6 @@ def test_runs_left_running_by_a_dead_worker_are_closed_by_the_next_claim(lastfm_
     ],
 )
 def test_listen_times_are_stored_as_djangos_own_adapter_stores_them(moment):
-    assert services.db_datetime_adapter(connection)(moment) == (
+    assert store.db_datetime_adapter(connection)(moment) == (
         connection.ops.adapt_datetimefield_value(moment)
     )

@@ -14,9 +14,9 @@ import responses
 from django.db import connection, connections
 
 from accounts.models import ExternalAccount, ListenSource
-from listens import services
+from listens.ingest import paging, run, store
+from listens.ingest.run import ingest_account
 from listens.models import IngestRun, ListenEvent
-from listens.services import ingest_account
 from tests.listens.test_ingest import FakeLastfm, at, lastfm_scrobble
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -31,11 +31,11 @@ HISTORY = [lastfm_scrobble(T0 + 60 * (i // 2), f"Track {i:02d}") for i in range(
 def account(alice, external_settings, monkeypatch):
     if connection.vendor == "sqlite":
         pytest.skip("needs PostgreSQL: SQLite serialises writers, so nothing runs concurrently")
-    monkeypatch.setattr(services, "LASTFM_PAGE_SIZE", 5)
+    monkeypatch.setattr(paging, "LASTFM_PAGE_SIZE", 5)
     # Both workers get past the claim, as two hosts could while it lapses: the
     # unique constraint is then the last word.
-    monkeypatch.setattr(services, "_claim", lambda account: "bypassed")
-    monkeypatch.setattr(services, "_renew_claim", lambda account, token: None)
+    monkeypatch.setattr(run, "claim", lambda account: "bypassed")
+    monkeypatch.setattr(run, "renew_claim", lambda account, token: None)
     return ExternalAccount.objects.create(
         user=alice, source=ListenSource.LASTFM, external_username="rj"
     )
@@ -95,7 +95,7 @@ def test_two_workers_at_once_store_each_listen_once(account):
 
 def test_two_workers_at_once_count_each_new_listen_once(account, monkeypatch):
     lockstep = threading.Barrier(2, timeout=10)
-    real_recordings_for_tracks: Callable = services.recordings_for_tracks
+    real_recordings_for_tracks: Callable = store.recordings_for_tracks
 
     def both_arrive_together(*args, **kwargs):
         # Both workers reach the page transaction at once: only the account-row
@@ -103,7 +103,7 @@ def test_two_workers_at_once_count_each_new_listen_once(account, monkeypatch):
         lockstep.wait()
         return real_recordings_for_tracks(*args, **kwargs)
 
-    monkeypatch.setattr(services, "recordings_for_tracks", both_arrive_together)
+    monkeypatch.setattr(store, "recordings_for_tracks", both_arrive_together)
 
     runs = run_two_workers(account, FakeLastfm(HISTORY), lockstep)
 

@@ -13,7 +13,7 @@ from responses import matchers
 from accounts.models import ExternalAccount, ListenSource
 from listens.models import ListenEvent, TasteSnapshot
 from listens.now_playing import now_playing
-from listens.services import take_taste_snapshot
+from listens.taste import take_taste_snapshot
 from metadata.matching import text_key_digest
 from metadata.models import Recording, RecordingAlias
 from metadata.services import ReportedTrack, store_alias

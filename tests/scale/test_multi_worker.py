@@ -116,7 +116,7 @@ class Run(NamedTuple):
     @property
     def cut(self) -> bool:
         """Left by a dead worker: still "running", or closed as abandoned by the
-        account's next run (listens.services._close_abandoned_runs)."""
+        account's next run (listens.ingest.claims.close_abandoned_runs)."""
         return self.finished is None or self.error.startswith("abandoned")
 
 

@@ -4,7 +4,7 @@ from typing import Any
 
 from django.core.management.base import CommandError
 
-from accounts.models import ListenSource
+from accounts.models import POLLED_SOURCES
 from accounts.services import NameTakenByAnotherUser, connect_account
 from sidetrack.commands import SidetrackCommand
 
@@ -17,7 +17,7 @@ class Command(SidetrackCommand):
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--user", required=True, help="Sidetrack user name")
-        parser.add_argument("--source", required=True, choices=ListenSource.values)
+        parser.add_argument("--source", required=True, choices=POLLED_SOURCES)
         parser.add_argument("--name", required=True, help="User name on the source")
         parser.add_argument(
             "--allow-shared",

@@ -8,9 +8,10 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import CommandError
 from tqdm import tqdm
 
-from accounts.models import ListenSource
+from accounts.models import POLLED_SOURCES
+from listens.ingest.claims import IngestAlreadyRunning
+from listens.ingest.run import ingest_account, ingestable_accounts
 from listens.models import IngestRun
-from listens.services import IngestAlreadyRunning, ingest_account, ingestable_accounts
 from metadata.resolution import resolve_unresolved
 from sidetrack.commands import SidetrackCommand
 
@@ -25,7 +26,7 @@ class Command(SidetrackCommand):
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--user", help="Only this Sidetrack user's accounts")
-        parser.add_argument("--source", choices=ListenSource.values)
+        parser.add_argument("--source", choices=POLLED_SOURCES)
         parser.add_argument(
             "--resolve",
             action="store_true",

@@ -5,8 +5,9 @@ from typing import Any
 from django.core.management.base import CommandError
 
 from accounts.models import ListenSource
+from listens.ingest.run import ingestable_accounts
 from listens.models import TasteSnapshot
-from listens.services import ingestable_accounts, take_taste_snapshot
+from listens.taste import take_taste_snapshot
 from sidetrack.commands import SidetrackCommand
 from sidetrack.http import ExternalApiError
 

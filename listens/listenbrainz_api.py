@@ -1,0 +1,248 @@
+"""The ListenBrainz-compatible /1/ API: players and libraries that scrobble to a custom
+ListenBrainz URL (Navidrome, Jellyfin, Pano Scrobbler, multi-scrobbler,
+liblistenbrainz...) submit here with a Sidetrack submission token, and tools that read
+ListenBrainz can read a Sidetrack user back. Shapes, status codes and error bodies
+(``{"code": N, "error": "..."}``) are ListenBrainz's; the views only parse, call one
+service or selector and present."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.urls import path
+from django.views.decorators.csrf import csrf_exempt
+
+from accounts.models import SubmissionToken
+from accounts.submission_tokens import authenticate_submission_token, token_digest
+from listens.now_playing import now_playing
+from listens.selectors import submitted_account_of, user_listens_page
+from listens.submission import SubmissionInvalid, parse_submission
+from listens.submit import submit_listens
+
+DEFAULT_ITEMS_PER_GET = 25
+MAX_ITEMS_PER_GET = 1000
+
+View = Callable[..., HttpResponse]
+
+
+def _error(status: int, message: str) -> JsonResponse:
+    return JsonResponse({"code": status, "error": message}, status=status)
+
+
+def _token_from(request: HttpRequest, *, allow_param: bool = False) -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.strip().partition(" ")
+    if scheme.lower() == "token" and value.strip():
+        return value.strip()
+    if allow_param:
+        return request.GET.get("token") or None
+    return None
+
+
+def _rate_limited(view: View) -> View:
+    """ListenBrainz's rate limiting: a fixed window per token (or per client address),
+    counted in the shared cache so every process and host agrees; its state in
+    ``X-RateLimit-*`` headers on every answer, and 429 past the limit."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        token = _token_from(request, allow_param=True)
+        # A digest, never the token, goes into the cache key (keys can be logged).
+        who = f"t:{token_digest(token)[:32]}" if token else f"a:{request.META.get('REMOTE_ADDR')}"
+        limit = settings.LISTENBRAINZ_API_RATE_LIMIT
+        window = settings.LISTENBRAINZ_API_RATE_WINDOW_SECONDS
+        now = time.time()
+        start = math.floor(now / window) * window
+        key = f"lb-api-rate:{who}:{start}"
+        cache.add(key, 0, window + 5)
+        try:
+            used = cache.incr(key)
+        except ValueError:  # expired between the two calls
+            cache.set(key, 1, window + 5)
+            used = 1
+        reset_in = max(1, math.ceil(start + window - now))
+        if used > limit:
+            response: HttpResponse = _error(
+                429, f"Rate limit exceeded: {limit} requests per {window} seconds."
+            )
+        else:
+            response = view(request, *args, **kwargs)
+        response["X-RateLimit-Limit"] = str(limit)
+        response["X-RateLimit-Remaining"] = str(max(0, limit - used))
+        response["X-RateLimit-Reset-In"] = str(reset_in)
+        response["X-RateLimit-Reset"] = str(int(start + window))
+        return response
+
+    return wrapper
+
+
+def _methods(*allowed: str) -> Callable[[View], View]:
+    def decorate(view: View) -> View:
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if request.method not in allowed and not (
+                request.method == "HEAD" and "GET" in allowed
+            ):
+                response = _error(405, "The method is not allowed for the requested URL.")
+                response["Allow"] = ", ".join(allowed)
+                return response
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+def _authenticated(request: HttpRequest) -> SubmissionToken | JsonResponse:
+    token = _token_from(request)
+    if token is None:
+        return _error(401, "You need to provide an Authorization header.")
+    row = authenticate_submission_token(token)
+    if row is None:
+        return _error(401, "Invalid authorization token.")
+    return row
+
+
+def _read_body(request: HttpRequest) -> bytes | None:
+    """The body, or None past ``SUBMIT_MAX_BODY_BYTES``. Read from the stream, not
+    ``request.body``: Django caps that far below 1000 listens, and a declared length
+    past the cap is refused before anything is read."""
+    cap = settings.SUBMIT_MAX_BODY_BYTES
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    if declared > cap:
+        return None
+    body = request.read(cap + 1)
+    return None if len(body) > cap else body
+
+
+@csrf_exempt
+@_rate_limited
+@_methods("POST")
+def submit_listens_view(request: HttpRequest) -> HttpResponse:
+    auth = _authenticated(request)
+    if isinstance(auth, JsonResponse):
+        return auth
+    body = _read_body(request)
+    if body is None:
+        return _error(
+            413, f"Payload too large: at most {settings.SUBMIT_MAX_BODY_BYTES} bytes a request."
+        )
+    try:
+        submission = parse_submission(body)
+    except SubmissionInvalid as error:
+        return _error(400, str(error))
+    submit_listens(user=auth.user, submission=submission)
+    return JsonResponse({"status": "ok"})
+
+
+@_rate_limited
+@_methods("GET")
+def validate_token_view(request: HttpRequest) -> HttpResponse:
+    token = _token_from(request, allow_param=True)
+    if token is None:
+        return _error(400, "You need to provide an Authorization token.")
+    row = authenticate_submission_token(token)
+    if row is None:
+        return JsonResponse({"code": 200, "message": "Token invalid.", "valid": False})
+    return JsonResponse(
+        {"code": 200, "message": "Token valid.", "valid": True, "user_name": row.user.username}
+    )
+
+
+def _int_param(request: HttpRequest, name: str) -> int | None:
+    value = request.GET.get(name)
+    if value is None or value == "":
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise SubmissionInvalid(f"{name} must be an integer (UTC unix seconds).") from None
+
+
+def _reader(request: HttpRequest, user_name: str) -> Any:
+    """The user named ``user_name`` if the request's token is theirs, else the answer."""
+    auth = _authenticated(request)
+    if isinstance(auth, JsonResponse):
+        return auth
+    if auth.user.username.lower() != user_name.lower():
+        return _error(404, f"Cannot find user: {user_name}")
+    return auth.user
+
+
+@_rate_limited
+@_methods("GET")
+def user_listens_view(request: HttpRequest, user_name: str) -> HttpResponse:
+    user = _reader(request, user_name)
+    if isinstance(user, JsonResponse):
+        return user
+    try:
+        min_ts = _int_param(request, "min_ts")
+        max_ts = _int_param(request, "max_ts")
+        count = _int_param(request, "count")
+    except SubmissionInvalid as error:
+        return _error(400, str(error))
+    if count is None:
+        count = DEFAULT_ITEMS_PER_GET
+    if count < 0:
+        return _error(400, "count must be a non-negative integer.")
+    if min_ts is not None and max_ts is not None and min_ts > max_ts:
+        return _error(400, "min_ts should be less than max_ts.")
+    page = user_listens_page(
+        user=user, min_ts=min_ts, max_ts=max_ts, count=min(count, MAX_ITEMS_PER_GET)
+    )
+    payload: dict[str, Any] = {
+        "count": len(page.listens),
+        "user_id": user.username,
+        "listens": page.listens,
+        "latest_listen_ts": page.latest_listen_ts,
+        "oldest_listen_ts": page.oldest_listen_ts,
+    }
+    return JsonResponse({"payload": payload})
+
+
+@_rate_limited
+@_methods("GET")
+def user_playing_now_view(request: HttpRequest, user_name: str) -> HttpResponse:
+    """What the user's players last reported as ``playing_now`` (polled sources'
+    now playing is in /api/now-playing/)."""
+    user = _reader(request, user_name)
+    if isinstance(user, JsonResponse):
+        return user
+    account = submitted_account_of(user=user)
+    playing = now_playing(account=account) if account is not None else None
+    listens = []
+    if playing is not None:
+        metadata: dict[str, Any] = {
+            "artist_name": playing.artist_name,
+            "track_name": playing.track_name,
+        }
+        if playing.album_name:
+            metadata["release_name"] = playing.album_name
+        if playing.recording_mbid:
+            metadata["additional_info"] = {"recording_mbid": playing.recording_mbid}
+        listens.append({"playing_now": True, "track_metadata": metadata})
+    payload = {
+        "count": len(listens),
+        "user_id": user.username,
+        "playing_now": True,
+        "listens": listens,
+    }
+    return JsonResponse({"payload": payload})
+
+
+urlpatterns = [
+    path("submit-listens", submit_listens_view, name="lb-submit-listens"),
+    path("validate-token", validate_token_view, name="lb-validate-token"),
+    path("user/<str:user_name>/listens", user_listens_view, name="lb-user-listens"),
+    path("user/<str:user_name>/playing-now", user_playing_now_view, name="lb-user-playing-now"),
+]

@@ -1,0 +1,52 @@
+"""Taste snapshots: an account's Last.fm top artists and albums at one moment."""
+
+from __future__ import annotations
+
+from accounts.models import ExternalAccount, ListenSource
+from listens.clients.lastfm import LastfmClient
+from listens.ingest.payloads import clean_text
+from listens.models import TasteSnapshot
+from listens.providers import get_lastfm_client
+from metadata.clients.musicbrainz import parse_mbid
+
+
+def take_taste_snapshot(
+    *, account: ExternalAccount, period: str = "overall", lastfm: LastfmClient | None = None
+) -> list[TasteSnapshot]:
+    """Store the account's Last.fm top artists and albums for ``period``."""
+    if account.source != ListenSource.LASTFM:
+        raise ValueError("taste snapshots come from Last.fm accounts")
+    client = lastfm or get_lastfm_client()
+    artists = client.get_top_artists(account.external_username, period=period, limit=50)
+    albums = client.get_top_albums(account.external_username, period=period, limit=50)
+    return [
+        TasteSnapshot.objects.create(
+            account=account,
+            kind=TasteSnapshot.Kind.ARTISTS,
+            period=period,
+            items=[
+                {
+                    "rank": a.rank,
+                    "name": clean_text(a.name),
+                    "mbid": parse_mbid(a.mbid),
+                    "playcount": a.playcount,
+                }
+                for a in artists.items
+            ],
+        ),
+        TasteSnapshot.objects.create(
+            account=account,
+            kind=TasteSnapshot.Kind.ALBUMS,
+            period=period,
+            items=[
+                {
+                    "rank": a.rank,
+                    "name": clean_text(a.name),
+                    "artist_name": clean_text(a.artist_name),
+                    "mbid": parse_mbid(a.mbid),
+                    "playcount": a.playcount,
+                }
+                for a in albums.items
+            ],
+        ),
+    ]
