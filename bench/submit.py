@@ -26,7 +26,6 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -42,7 +41,6 @@ import requests
 
 from bench._django import DEFAULT_ENV, throwaway_database
 
-ROOT = Path(__file__).resolve().parent.parent
 IMPORT_SIZE = 100
 IMPORTS_PER_SECOND = 20
 SINGLE_EVERY = 0.1
@@ -91,40 +89,17 @@ def listen_body(listen_type: str, n: int) -> bytes:
 
 @contextmanager
 def gunicorn(env: dict[str, str], workers: int) -> Iterator[str]:
-    import socket
+    """The e2e tests' gunicorn, its log in a temporary file (tracebacks reported)."""
+    from tests.e2e.web import gunicorn as serve
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
     log = Path(tempfile.mkstemp(prefix="bench-submit-gunicorn-", suffix=".log")[1])
-    with log.open("w") as output:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "sidetrack.wsgi", "--bind", f"127.0.0.1:{port}"]
-            + ["--workers", str(workers), "--timeout", "120"],
-            cwd=ROOT,
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    if requests.get(f"{base}/health/", timeout=5).status_code in (200, 503):
-                        break
-                except requests.ConnectionError:
-                    pass
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"gunicorn did not start:\n{log.read_text()[-3000:]}")
-                time.sleep(0.2)
+    try:
+        with serve(env, log, workers=workers, access_log=False) as base:
             yield base
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
-            errors = [line for line in log.read_text().splitlines() if "Traceback" in line]
-            if errors:
-                print(f"server log has {len(errors)} traceback(s): {log}")
+    finally:
+        errors = [line for line in log.read_text().splitlines() if "Traceback" in line]
+        if errors:
+            print(f"server log has {len(errors)} traceback(s): {log}")
 
 
 class Poster:

@@ -22,14 +22,17 @@ def free_port() -> int:
 
 
 @contextmanager
-def gunicorn(env: dict[str, str], log: Path, *, workers: int = 2) -> Iterator[str]:
+def gunicorn(
+    env: dict[str, str], log: Path, *, workers: int = 2, access_log: bool = True
+) -> Iterator[str]:
     """Yield the base URL once ``/health/`` answers; the server is stopped afterwards.
     Its output (a traceback, "database is locked") goes to ``log``."""
     port = free_port()
+    access = ["--access-logfile", "-"] if access_log else []
     with log.open("w") as output:
         server = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "sidetrack.wsgi", "--bind", f"127.0.0.1:{port}"]
-            + ["--workers", str(workers), "--access-logfile", "-", "--timeout", "120"],
+            + ["--workers", str(workers), *access, "--timeout", "120"],
             cwd=ROOT,
             env=env,
             stdout=output,
