@@ -57,7 +57,7 @@ def gunicorn(
                         503,
                     ):
                         break
-                except requests.ConnectionError:
+                except (requests.ConnectionError, requests.Timeout):  # still booting
                     pass
                 if server.poll() is not None or time.monotonic() > deadline:
                     raise AssertionError(f"gunicorn did not start:\n{log.read_text()[-3000:]}")
