@@ -12,14 +12,14 @@ shared cache (the rate limiter's counters) is Redis, else the database cache.
 2. Latency under load: 20 ``import`` requests a second (100 listens each, paced,
    open loop) while one client posts a ``single`` listen every 100 ms; p50/p95 of the
    single submits (target p95 < 50 ms) and the import rate actually served.
-3. Raw inserts: the same number of listens as phase 1 inserted straight into the
-   table with one ``executemany`` per 100 (no HTTP, no resolution, no duplicate
-   check): the API's throughput as a share of that.
-4. Last.fm protocol throughput: ``--clients`` threads post ``track.scrobble`` batches of
+3. Last.fm protocol throughput: ``--clients`` threads post ``track.scrobble`` batches of
    50 (indexed ``artist[i]``...) to /2.0/ with a session key, back to back.
-5. Last.fm protocol latency under load: 20 ``track.scrobble`` batches of 50 a second
+4. Last.fm protocol latency under load: 20 ``track.scrobble`` batches of 50 a second
    (paced, open loop) while one client posts ``track.updateNowPlaying`` every 100 ms;
    p50/p95 of the now-playing calls (target, as for /1/: p95 < 50 ms).
+5. Raw inserts: the same number of listens as phase 1 inserted straight into the
+   table with one ``executemany`` per 100 (no HTTP, no resolution, no duplicate
+   check): the /1/ API's throughput as a share of that.
 
 Listens draw their text from 2000 tracks (recordings are reused, as a real history
 reuses them) and each has its own second. Exit code 0 whatever the figures.
@@ -308,7 +308,7 @@ def run(seconds: float, workers: int, clients: int) -> None:
             batches, elapsed = throughput(lastfm, clients, seconds, batch)
             scrobbles_rate = batches * SCROBBLE_BATCH / elapsed
             print(
-                f"4. Last.fm track.scrobble: {batches} batches of {SCROBBLE_BATCH} in "
+                f"3. Last.fm track.scrobble: {batches} batches of {SCROBBLE_BATCH} in "
                 f"{elapsed:.1f} s with {clients} clients: {batches / elapsed:.1f} requests/s, "
                 f"{scrobbles_rate:.0f} scrobbles/s"
             )
@@ -321,7 +321,7 @@ def run(seconds: float, workers: int, clients: int) -> None:
                 "PASS" if p95 < SINGLE_P95_MS and served >= IMPORTS_PER_SECOND * 0.95 else "FAIL"
             )
             print(
-                f"5. Last.fm track.updateNowPlaying under {IMPORTS_PER_SECOND} scrobble batches/s "
+                f"4. Last.fm track.updateNowPlaying under {IMPORTS_PER_SECOND} scrobble batches/s "
                 f"asked ({served:.1f}/s served): p50 {p50:.1f} ms, p95 {p95:.1f} ms over "
                 f"{len(latencies)} calls  {verdict}: p95 < {SINGLE_P95_MS} ms"
             )
@@ -330,7 +330,7 @@ def run(seconds: float, workers: int, clients: int) -> None:
         stored = ListenEvent.objects.count()
         raw_rate = raw_insert_rate(requests_done * IMPORT_SIZE)
         print(
-            f"3. raw inserts: {raw_rate:.0f} listens/s; the API's throughput is "
+            f"5. raw inserts: {raw_rate:.0f} listens/s; the API's throughput is "
             f"{api_rate / raw_rate:.1%} of it ({stored} listens stored through the API)"
         )
         connection.close()
