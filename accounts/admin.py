@@ -13,6 +13,7 @@ from accounts.models import (
     POLLED_SOURCES,
     ExternalAccount,
     ScrobbleApiKey,
+    ScrobbleAuthRequest,
     ScrobbleSession,
     SubmissionToken,
 )
@@ -235,3 +236,22 @@ class ScrobbleApiKeyAdmin(admin.ModelAdmin):
         for key in keys:
             revoke_scrobble_api_key(api_key=key)
         self.message_user(request, f"Revoked {len(keys)} API key(s).")
+
+
+@admin.register(ScrobbleAuthRequest)
+class ScrobbleAuthRequestAdmin(admin.ModelAdmin):
+    """Request tokens of the /2.0/ web flow, to see who approved what; read only (the
+    token itself is never stored, only its digest)."""
+
+    list_display = ("api_key", "created_at", "user", "approved_at", "denied_at", "used_at")
+    list_filter = (("approved_at", admin.EmptyFieldListFilter),)
+    search_fields = ("api_key", "user__username")
+    list_select_related = ("user",)
+    fields = ("api_key", "created_at", "user", "approved_at", "denied_at", "used_at")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
