@@ -9,7 +9,20 @@ from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.html import format_html
 
-from accounts.models import POLLED_SOURCES, ExternalAccount, SubmissionToken
+from accounts.models import (
+    POLLED_SOURCES,
+    ExternalAccount,
+    ScrobbleApiKey,
+    ScrobbleAuthRequest,
+    ScrobbleSession,
+    SubmissionToken,
+)
+from accounts.scrobble_auth import (
+    create_scrobble_api_key,
+    create_scrobble_session,
+    revoke_scrobble_api_key,
+    revoke_scrobble_session,
+)
 from accounts.services import request_ingest
 from accounts.submission_tokens import create_submission_token, revoke_submission_token
 
@@ -135,3 +148,110 @@ class SubmissionTokenAdmin(admin.ModelAdmin):
         for token in tokens:
             revoke_submission_token(token=token)
         self.message_user(request, f"Revoked {len(tokens)} token(s).")
+
+
+@admin.register(ScrobbleSession)
+class ScrobbleSessionAdmin(admin.ModelAdmin):
+    """Session keys for the Last.fm-compatible /2.0/ endpoint. Adding one shows the key
+    once, in the confirmation message; only its digest is stored."""
+
+    list_display = ("prefix", "name", "user", "api_key", "created_at", "last_used_at")
+    list_display += ("revoked_at",)
+    list_filter = (("revoked_at", admin.EmptyFieldListFilter),)
+    search_fields = ("prefix", "name", "user__username", "api_key")
+    list_select_related = ("user",)
+    readonly_fields = ("prefix", "api_key", "created_at", "last_used_at", "revoked_at")
+    actions = ["revoke"]
+
+    def get_fields(self, request: HttpRequest, obj: ScrobbleSession | None = None) -> list[str]:
+        if obj is None:
+            return ["user", "name"]
+        return ["user", "name", "prefix", "api_key", "created_at", "last_used_at", "revoked_at"]
+
+    def get_readonly_fields(
+        self, request: HttpRequest, obj: ScrobbleSession | None = None
+    ) -> tuple[str, ...]:
+        return self.readonly_fields + (("user",) if obj is not None else ())
+
+    def save_model(
+        self, request: HttpRequest, obj: ScrobbleSession, form: Any, change: bool
+    ) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        row, key = create_scrobble_session(user=obj.user, name=obj.name)
+        obj.pk = row.pk
+        obj.prefix, obj.digest, obj.created_at = row.prefix, row.digest, row.created_at
+        self.message_user(
+            request,
+            f"Session key for {row.user}: {key} — copy it now, it is not shown again.",
+            level=messages.WARNING,
+        )
+
+    @admin.action(description="Revoke", permissions=["change"])
+    def revoke(self, request: HttpRequest, queryset: QuerySet) -> None:
+        sessions = list(queryset.filter(revoked_at__isnull=True))
+        for session in sessions:
+            revoke_scrobble_session(session=session)
+        self.message_user(request, f"Revoked {len(sessions)} session key(s).")
+
+
+@admin.register(ScrobbleApiKey)
+class ScrobbleApiKeyAdmin(admin.ModelAdmin):
+    """API keys Sidetrack issues to Last.fm-protocol clients; their requests must be
+    signed with the secret, shown once when the key is made."""
+
+    list_display = ("name", "key", "created_at", "revoked_at")
+    list_filter = (("revoked_at", admin.EmptyFieldListFilter),)
+    search_fields = ("name", "key")
+    actions = ["revoke"]
+
+    def get_fields(self, request: HttpRequest, obj: ScrobbleApiKey | None = None) -> list[str]:
+        if obj is None:
+            return ["name"]
+        return ["name", "key", "created_at", "revoked_at"]
+
+    def get_readonly_fields(
+        self, request: HttpRequest, obj: ScrobbleApiKey | None = None
+    ) -> tuple[str, ...]:
+        return ("key", "created_at", "revoked_at") if obj is not None else ()
+
+    def save_model(
+        self, request: HttpRequest, obj: ScrobbleApiKey, form: Any, change: bool
+    ) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        row = create_scrobble_api_key(name=obj.name)
+        obj.pk, obj.key, obj.secret, obj.created_at = row.pk, row.key, row.secret, row.created_at
+        self.message_user(
+            request,
+            f"API key {row.key}, secret {row.secret} — copy the secret now, it is not shown again.",
+            level=messages.WARNING,
+        )
+
+    @admin.action(description="Revoke", permissions=["change"])
+    def revoke(self, request: HttpRequest, queryset: QuerySet) -> None:
+        keys = list(queryset.filter(revoked_at__isnull=True))
+        for key in keys:
+            revoke_scrobble_api_key(api_key=key)
+        self.message_user(request, f"Revoked {len(keys)} API key(s).")
+
+
+@admin.register(ScrobbleAuthRequest)
+class ScrobbleAuthRequestAdmin(admin.ModelAdmin):
+    """Request tokens of the /2.0/ web flow, to see who approved what; read only (the
+    token itself is never stored, only its digest)."""
+
+    list_display = ("api_key", "created_at", "user", "approved_at", "denied_at", "used_at")
+    list_filter = (("approved_at", admin.EmptyFieldListFilter),)
+    search_fields = ("api_key", "user__username")
+    list_select_related = ("user",)
+    fields = ("api_key", "created_at", "user", "approved_at", "denied_at", "used_at")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -28,7 +28,13 @@ from accounts.models import (
     POLLED_SOURCE_CHOICES,
     POLLED_SOURCES,
     ExternalAccount,
+    ScrobbleSession,
     SubmissionToken,
+)
+from accounts.scrobble_auth import (
+    create_scrobble_session,
+    revoke_scrobble_session,
+    user_scrobble_sessions,
 )
 from accounts.services import (
     NameTakenByAnotherUser,
@@ -317,9 +323,80 @@ class SubmissionTokenViewSet(
         return Response(SubmissionTokenSerializer(token).data)
 
 
+class ScrobbleSessionSerializer(serializers.ModelSerializer):
+    user = serializers.CharField(source="user.username", read_only=True)
+    active = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = ScrobbleSession
+        fields = ["id", "user", "name", "prefix", "api_key", "active", "created_at"]
+        fields += ["last_used_at", "revoked_at"]
+        read_only_fields = [f for f in fields if f != "name"]
+
+
+class NewScrobbleSessionSerializer(ScrobbleSessionSerializer):
+    session_key = serializers.CharField(
+        read_only=True, help_text="The session key itself: shown in this answer only."
+    )
+
+    class Meta(ScrobbleSessionSerializer.Meta):
+        fields = [*ScrobbleSessionSerializer.Meta.fields, "session_key"]
+
+
+@extend_schema_view(
+    list=extend_schema(tags=["scrobble sessions"]),
+    retrieve=extend_schema(tags=["scrobble sessions"], responses={200: ScrobbleSessionSerializer}),
+    create=extend_schema(
+        tags=["scrobble sessions"],
+        request=SubmissionTokenCreateSerializer,
+        responses={201: NewScrobbleSessionSerializer},
+    ),
+    destroy=extend_schema(
+        tags=["scrobble sessions"],
+        responses={200: OpenApiResponse(ScrobbleSessionSerializer, description="Revoked.")},
+    ),
+)
+class ScrobbleSessionViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Your session keys for the Last.fm-compatible /2.0/ endpoint (``sk``), for clients
+    that take one directly; those made through a client's sign-in are listed too. The
+    key itself is in the answer to its creation only; DELETE revokes it."""
+
+    serializer_class = ScrobbleSessionSerializer
+    filter_backends: list = []
+
+    def get_queryset(self) -> Any:
+        return user_scrobble_sessions(user=self.request.user).select_related("user")
+
+    def get_object(self) -> ScrobbleSession:
+        try:
+            return super().get_object()
+        except Http404 as error:
+            raise NotFound() from error
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        body = SubmissionTokenCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        row, key = create_scrobble_session(
+            user=request.user, name=body.validated_data.get("name", "")
+        )
+        row.session_key = key
+        return Response(NewScrobbleSessionSerializer(row).data, status=status.HTTP_201_CREATED)
+
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        session = revoke_scrobble_session(session=self.get_object())
+        return Response(ScrobbleSessionSerializer(session).data)
+
+
 router = SimpleRouter()
 router.register("accounts", AccountViewSet, basename="api-account")
 router.register("submission-tokens", SubmissionTokenViewSet, basename="api-submission-token")
+router.register("scrobble-sessions", ScrobbleSessionViewSet, basename="api-scrobble-session")
 
 urlpatterns = [
     path("auth/token/", TokenView.as_view(), name="api-token"),

@@ -104,3 +104,81 @@ class SubmissionToken(models.Model):
     @property
     def active(self) -> bool:
         return self.revoked_at is None
+
+
+class ScrobbleApiKey(models.Model):
+    """An API key and secret Sidetrack issued for the Last.fm-protocol endpoint (/2.0/).
+    Requests made with it must be signed (``api_sig``); the secret is kept as is because
+    checking a signature needs it (Last.fm's scheme is md5 over params + secret)."""
+
+    name = models.CharField(max_length=100, help_text="The client it is for, e.g. MyPlayer.")
+    key = models.CharField(max_length=32, unique=True, editable=False)
+    secret = models.CharField(max_length=32, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "Last.fm-protocol API key"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.key[:8]}…)"
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+
+class ScrobbleSession(models.Model):
+    """A session key a Last.fm-protocol client scrobbles with (``sk``). Only a SHA-256
+    digest is stored; the key is shown once. ``api_key`` is set when the session was
+    made through a key Sidetrack issued: the session then works only with that key,
+    signed, so a leaked session key alone cannot skip the signature."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="scrobble_sessions"
+    )
+    name = models.CharField(max_length=100, blank=True, help_text="What uses it.")
+    api_key = models.CharField(max_length=32, blank=True, editable=False)
+    prefix = models.CharField(max_length=12, editable=False)
+    digest = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["user_id", "-created_at"]
+        verbose_name = "Last.fm-protocol session key"
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.user})"
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+
+class ScrobbleAuthRequest(models.Model):
+    """A request token of the desktop/web flow (``auth.getToken``): a signed-in user
+    approves or denies it on Sidetrack's page, then the client trades it once for a
+    session key (``auth.getSession``). Stored as a digest; it expires after an hour."""
+
+    digest = models.CharField(max_length=64, unique=True, editable=False)
+    api_key = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    approved_at = models.DateTimeField(null=True, blank=True)
+    denied_at = models.DateTimeField(null=True, blank=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"request for {self.api_key[:8]}… ({self.created_at:%Y-%m-%d %H:%M})"

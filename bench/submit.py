@@ -12,9 +12,14 @@ shared cache (the rate limiter's counters) is Redis, else the database cache.
 2. Latency under load: 20 ``import`` requests a second (100 listens each, paced,
    open loop) while one client posts a ``single`` listen every 100 ms; p50/p95 of the
    single submits (target p95 < 50 ms) and the import rate actually served.
-3. Raw inserts: the same number of listens as phase 1 inserted straight into the
+3. Last.fm protocol throughput: ``--clients`` threads post ``track.scrobble`` batches of
+   50 (indexed ``artist[i]``...) to /2.0/ with a session key, back to back.
+4. Last.fm protocol latency under load: 20 ``track.scrobble`` batches of 50 a second
+   (paced, open loop) while one client posts ``track.updateNowPlaying`` every 100 ms;
+   p50/p95 of the now-playing calls (target, as for /1/: p95 < 50 ms).
+5. Raw inserts: the same number of listens as phase 1 inserted straight into the
    table with one ``executemany`` per 100 (no HTTP, no resolution, no duplicate
-   check): the API's throughput as a share of that.
+   check): the /1/ API's throughput as a share of that.
 
 Listens draw their text from 2000 tracks (recordings are reused, as a real history
 reuses them) and each has its own second. Exit code 0 whatever the figures.
@@ -31,17 +36,19 @@ import tempfile
 import threading
 import time
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from itertools import count
 from pathlib import Path
+from urllib.parse import urlencode
 
 import requests
 
 from bench._django import DEFAULT_ENV, throwaway_database
 
 IMPORT_SIZE = 100
+SCROBBLE_BATCH = 50  # Last.fm's maximum
 IMPORTS_PER_SECOND = 20
 SINGLE_EVERY = 0.1
 SINGLE_P95_MS = 50
@@ -87,6 +94,25 @@ def listen_body(listen_type: str, n: int) -> bytes:
     return json.dumps({"listen_type": listen_type, "payload": payload}).encode()
 
 
+def scrobble_body(session_key: str, n: int) -> bytes:
+    params = {"method": "track.scrobble", "api_key": "bench", "sk": session_key}
+    for index, ts in enumerate(next_seconds(n)):
+        track = ts % TRACKS
+        params[f"artist[{index}]"] = f"Artist {track % 300}"
+        params[f"track[{index}]"] = f"Track {track}"
+        params[f"album[{index}]"] = f"Album {track % 500}"
+        params[f"timestamp[{index}]"] = str(ts)
+        params[f"duration[{index}]"] = "200"
+    return urlencode(params).encode()
+
+
+def now_playing_body(session_key: str) -> bytes:
+    track = next_seconds(1)[0] % TRACKS
+    params = {"method": "track.updateNowPlaying", "api_key": "bench", "sk": session_key}
+    params |= {"artist": f"Artist {track % 300}", "track": f"Track {track}", "duration": "200"}
+    return urlencode(params).encode()
+
+
 @contextmanager
 def gunicorn(env: dict[str, str], workers: int) -> Iterator[str]:
     """The e2e tests' gunicorn, its log in a temporary file (tracebacks reported)."""
@@ -105,9 +131,12 @@ def gunicorn(env: dict[str, str], workers: int) -> Iterator[str]:
 class Poster:
     """One keep-alive session per thread."""
 
-    def __init__(self, base: str, token: str) -> None:
-        self.url = f"{base}/1/submit-listens"
-        self.headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
+    def __init__(self, base: str, token: str, *, path: str = "/1/submit-listens") -> None:
+        self.url = f"{base}{path}"
+        if path.startswith("/2.0/"):
+            self.headers = {"Content-Type": "application/x-www-form-urlencoded"}
+        else:
+            self.headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
         self.local = threading.local()
         self.failures = 0
 
@@ -123,13 +152,16 @@ class Poster:
         return elapsed
 
 
-def throughput(poster: Poster, clients: int, seconds: float) -> tuple[int, float]:
+def throughput(
+    poster: Poster, clients: int, seconds: float, body: Callable[[], bytes] | None = None
+) -> tuple[int, float]:
     stop = time.monotonic() + seconds
     done = [0] * clients
+    body = body or (lambda: listen_body("import", IMPORT_SIZE))
 
     def client(index: int) -> None:
         while time.monotonic() < stop:
-            poster.post(listen_body("import", IMPORT_SIZE))
+            poster.post(body())
             done[index] += 1
 
     started = time.perf_counter()
@@ -141,13 +173,21 @@ def throughput(poster: Poster, clients: int, seconds: float) -> tuple[int, float
     return sum(done), time.perf_counter() - started
 
 
-def latency_under_load(poster: Poster, seconds: float) -> tuple[list[float], float]:
-    """Single-submit latencies (ms) while imports are fired at IMPORTS_PER_SECOND."""
+def latency_under_load(
+    poster: Poster,
+    seconds: float,
+    load: Callable[[], bytes] | None = None,
+    probe: Callable[[], bytes] | None = None,
+) -> tuple[list[float], float]:
+    """Probe latencies (ms; a single submit by default) while batches (imports by
+    default) are fired at IMPORTS_PER_SECOND."""
     imports_done = [0]
     stop = time.monotonic() + seconds
+    load = load or (lambda: listen_body("import", IMPORT_SIZE))
+    probe = probe or (lambda: listen_body("single", 1))
 
     def one_import() -> None:
-        poster.post(listen_body("import", IMPORT_SIZE))
+        poster.post(load())
         imports_done[0] += 1
 
     def pacer() -> None:
@@ -158,16 +198,16 @@ def latency_under_load(poster: Poster, seconds: float) -> tuple[list[float], flo
                 tick += 1 / IMPORTS_PER_SECOND
                 time.sleep(max(0.0, tick - time.monotonic()))
 
-    load = threading.Thread(target=pacer)
+    loader = threading.Thread(target=pacer)
     started = time.perf_counter()
-    load.start()
+    loader.start()
     time.sleep(1.0)  # let the load settle first
     latencies = []
     while time.monotonic() < stop:
         tick = time.monotonic()
-        latencies.append(1000 * poster.post(listen_body("single", 1)))
+        latencies.append(1000 * poster.post(probe()))
         time.sleep(max(0.0, tick + SINGLE_EVERY - time.monotonic()))
-    load.join()
+    loader.join()
     return latencies, imports_done[0] / (time.perf_counter() - started)
 
 
@@ -228,12 +268,14 @@ def run(seconds: float, workers: int, clients: int) -> None:
         from django.core.management import call_command
         from django.db import connection
 
+        from accounts.scrobble_auth import create_scrobble_session
         from accounts.submission_tokens import create_submission_token
         from listens.models import ListenEvent
 
         call_command("migrate", verbosity=0, interactive=False)
         user = get_user_model().objects.create_user("bench", password=None)
         token = create_submission_token(user=user, name="bench")[1]
+        session_key = create_scrobble_session(user=user, name="bench")[1]
         connection.close()
         cache = "Redis" if os.environ.get("REDIS_URL") else "database cache"
         print(f"database: {where}; shared cache: {cache}; gunicorn workers: {workers}")
@@ -260,10 +302,35 @@ def run(seconds: float, workers: int, clients: int) -> None:
             )
             if poster.failures:
                 print(f"   {poster.failures} requests failed (non-200)")
+            lastfm = Poster(base, token, path="/2.0/")
+            batch = lambda: scrobble_body(session_key, SCROBBLE_BATCH)  # noqa: E731
+            lastfm.post(batch())  # warm-up
+            batches, elapsed = throughput(lastfm, clients, seconds, batch)
+            scrobbles_rate = batches * SCROBBLE_BATCH / elapsed
+            print(
+                f"3. Last.fm track.scrobble: {batches} batches of {SCROBBLE_BATCH} in "
+                f"{elapsed:.1f} s with {clients} clients: {batches / elapsed:.1f} requests/s, "
+                f"{scrobbles_rate:.0f} scrobbles/s"
+            )
+            latencies, served = latency_under_load(
+                lastfm, seconds, batch, lambda: now_playing_body(session_key)
+            )
+            p50 = statistics.median(latencies)
+            p95 = statistics.quantiles(latencies, n=20)[-1]
+            verdict = (
+                "PASS" if p95 < SINGLE_P95_MS and served >= IMPORTS_PER_SECOND * 0.95 else "FAIL"
+            )
+            print(
+                f"4. Last.fm track.updateNowPlaying under {IMPORTS_PER_SECOND} scrobble batches/s "
+                f"asked ({served:.1f}/s served): p50 {p50:.1f} ms, p95 {p95:.1f} ms over "
+                f"{len(latencies)} calls  {verdict}: p95 < {SINGLE_P95_MS} ms"
+            )
+            if lastfm.failures:
+                print(f"   {lastfm.failures} Last.fm requests failed (non-200)")
         stored = ListenEvent.objects.count()
         raw_rate = raw_insert_rate(requests_done * IMPORT_SIZE)
         print(
-            f"3. raw inserts: {raw_rate:.0f} listens/s; the API's throughput is "
+            f"5. raw inserts: {raw_rate:.0f} listens/s; the API's throughput is "
             f"{api_rate / raw_rate:.1%} of it ({stored} listens stored through the API)"
         )
         connection.close()

@@ -23,12 +23,20 @@ def free_port() -> int:
 
 @contextmanager
 def gunicorn(
-    env: dict[str, str], log: Path, *, workers: int = 2, access_log: bool = True
+    env: dict[str, str],
+    log: Path,
+    *,
+    workers: int = 2,
+    access_log: bool = True,
+    tls: tuple[Path, Path] | None = None,
 ) -> Iterator[str]:
     """Yield the base URL once ``/health/`` answers; the server is stopped afterwards.
-    Its output (a traceback, "database is locked") goes to ``log``."""
+    Its output (a traceback, "database is locked") goes to ``log``. With ``tls``
+    (certificate, key) it serves HTTPS."""
     port = free_port()
     access = ["--access-logfile", "-"] if access_log else []
+    if tls is not None:
+        access += ["--certfile", str(tls[0]), "--keyfile", str(tls[1])]
     with log.open("w") as output:
         server = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "sidetrack.wsgi", "--bind", f"127.0.0.1:{port}"]
@@ -38,14 +46,18 @@ def gunicorn(
             stdout=output,
             stderr=subprocess.STDOUT,
         )
-        base = f"http://127.0.0.1:{port}"
+        base = f"{'https' if tls else 'http'}://127.0.0.1:{port}"
+        verify: bool | str = str(tls[0]) if tls else True
         try:
             deadline = time.monotonic() + 60
             while True:
                 try:
-                    if requests.get(f"{base}/health/", timeout=5).status_code in (200, 503):
+                    if requests.get(f"{base}/health/", timeout=5, verify=verify).status_code in (
+                        200,
+                        503,
+                    ):
                         break
-                except requests.ConnectionError:
+                except (requests.ConnectionError, requests.Timeout):  # still booting
                     pass
                 if server.poll() is not None or time.monotonic() > deadline:
                     raise AssertionError(f"gunicorn did not start:\n{log.read_text()[-3000:]}")
