@@ -15,6 +15,8 @@ urlpatterns = [
     path("api/", include("sidetrack.api_urls")),
     # ListenBrainz-compatible: players point their "custom ListenBrainz URL" here.
     path("1/", include("listens.listenbrainz_api")),
+    # Discord POSTs slash commands here (404 unless the DISCORD_* settings are set).
+    path("discord/", include("faces.discord.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]
