@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -16,6 +17,8 @@ from metadata.matching import AlbumChoice
 from metadata.models import ReleaseGroup
 from metadata.selectors import parse_uuid
 from metadata.services import import_release_group, search_albums
+
+logger = logging.getLogger(__name__)
 
 
 class ClubRule(StrEnum):
@@ -76,6 +79,25 @@ def member_add(*, club: Club, actor: Any, username: str) -> Membership:
     except IntegrityError:  # added concurrently
         membership = Membership.objects.get(club=club, user=user)
     return membership
+
+
+def join_club(*, club: Club, user: Any, via: str) -> tuple[Membership, bool]:
+    """``user`` joins ``club`` by their own act (``via`` says where: "discord" for
+    ``/club join`` in a server bound to the club), and whether they were new.
+    Joining again changes nothing."""
+    try:
+        with transaction.atomic():
+            membership, created = Membership.objects.get_or_create(club=club, user=user)
+    except IntegrityError:  # joined concurrently
+        membership, created = Membership.objects.get(club=club, user=user), False
+    if created:
+        logger.info("user %s joined club %s via %s", user.pk, club.pk, via)
+    return membership, created
+
+
+def member_leave(*, club: Club, user: Any) -> None:
+    """``user`` leaves the club, at once. The owner cannot leave (they delete it)."""
+    member_remove(club=club, actor=user, username=user.get_username())
 
 
 def member_remove(*, club: Club, actor: Any, username: str) -> None:

@@ -37,6 +37,8 @@ SECRET_PARAM_NAMES = frozenset(
 )
 REDACTED = "[REDACTED]"
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+# Every call most clients make is a read, including the mapper's POST lookups.
+DEFAULT_RETRY_METHODS = frozenset({"GET", "POST"})
 # Longest server-requested wait we sit through inside one call; longer ones surface
 # as a retryable error so the caller can stop and resume later instead of blocking.
 RETRY_AFTER_MAX_SECONDS = 120.0
@@ -357,8 +359,10 @@ class ServiceHttp:
         secrets: Iterable[str] = (),
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time,
+        retry_methods: frozenset[str] = DEFAULT_RETRY_METHODS,
     ) -> None:
         self.service = service
+        self.retry_methods = retry_methods
         self.base_url = base_url if base_url.endswith("/") else base_url + "/"
         self.timeout = timeout
         self.retry_policy = retry or RetryPolicy()
@@ -391,8 +395,7 @@ class ServiceHttp:
             backoff_max=policy.backoff_max,
             retry_after_max=policy.retry_after_max,
             status_forcelist=RETRY_STATUSES,
-            # Every call we make is a read, including the mapper's POST lookups.
-            allowed_methods=frozenset({"GET", "POST"}),
+            allowed_methods=self.retry_methods,
             respect_retry_after_header=True,
             raise_on_status=False,
             before_retry=self._before_request,

@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "metadata",
     "listens",
     "clubs",
+    "faces.discord",
 ]
 
 MIDDLEWARE = [
@@ -289,6 +290,13 @@ INGEST_LOOKBACK_SECONDS = env.int("INGEST_LOOKBACK_SECONDS", default=86400)
 CROSS_SOURCE_DUPLICATE_WINDOW_SECONDS = env.int("CROSS_SOURCE_DUPLICATE_WINDOW_SECONDS", default=60)
 
 # Connect and read timeouts (seconds) and retries for every external call.
+# Discord's HTTP interactions endpoint (README, Discord); unset: not served.
+DISCORD_APPLICATION_ID = env.str("DISCORD_APPLICATION_ID", default="")
+DISCORD_PUBLIC_KEY = env.str("DISCORD_PUBLIC_KEY", default="")
+DISCORD_BOT_TOKEN = env.str("DISCORD_BOT_TOKEN", default="")
+DISCORD_API_BASE_URL = env.str("DISCORD_API_BASE_URL", default="https://discord.com/api/v10/")
+DISCORD_ALLOW_SIGNUP = env.bool("DISCORD_ALLOW_SIGNUP", default=False)
+
 HTTP_CONNECT_TIMEOUT = env.float("HTTP_CONNECT_TIMEOUT", default=5.0)
 HTTP_READ_TIMEOUT = env.float("HTTP_READ_TIMEOUT", default=30.0)
 HTTP_MAX_RETRIES = env.int("HTTP_MAX_RETRIES", default=4)

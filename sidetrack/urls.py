@@ -29,6 +29,8 @@ urlpatterns = [
     path("2.0", lastfm_api_view),  # clients that leave the slash off POST here
     path("auth/lastfm/", approve_lastfm_client, name="lastfm-approve"),
     path("accounts/login/", ThrottledLoginView.as_view(), name="login"),
+    # Discord POSTs slash commands here (404 unless the DISCORD_* settings are set).
+    path("discord/", include("faces.discord.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]

@@ -1,0 +1,1 @@
+"""Sidetrack on Discord: the signed HTTP interactions endpoint and its slash commands."""
