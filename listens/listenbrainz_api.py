@@ -195,16 +195,20 @@ def _int_param(request: HttpRequest, name: str, message: str) -> int | None:
 
 def _reader(request: HttpRequest, user_name: str) -> Any:
     """The user named ``user_name`` if anyone may read them (they made their listens
-    public) or the request's token is theirs; else the answer to give. To a caller
-    without their token, a private user and no user look alike."""
+    public) or the request's token is theirs; else the answer to give. A private
+    user's listens without their token answer 404 as an unknown user does (as on
+    ListenBrainz), so no one learns who is private; a wrong token is a 401."""
     user = user_by_username(username=user_name)
     if user is not None and listens_public(user=user):
         return user
+    not_found = _error(404, f"Cannot find user: {user_name}")
+    if _token_from(request) is None:
+        return not_found
     auth = _authenticated(request)
     if isinstance(auth, JsonResponse):
         return auth
     if user is None or auth.user.pk != user.pk:
-        return _error(404, f"Cannot find user: {user_name}")
+        return not_found
     return user
 
 

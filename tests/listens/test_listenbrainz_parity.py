@@ -364,7 +364,9 @@ def test_cors_headers_and_preflights_on_1_only(alice, token):
     assert posted.status_code == 200
     assert posted["Access-Control-Allow-Origin"] == "*"
     assert "X-RateLimit-Remaining" in posted["Access-Control-Expose-Headers"]
-    refusal = Client().get("/1/user/alice/listens", HTTP_ORIGIN="https://player.example")
+    refusal = Client().get(
+        "/1/user/alice/listens", HTTP_ORIGIN="https://player.example", HTTP_AUTHORIZATION="Token x"
+    )
     assert refusal.status_code == 401
     assert refusal["Access-Control-Allow-Origin"] == "*"
 
@@ -397,7 +399,13 @@ def test_listens_are_private_by_default_and_public_once_the_user_says_so(alice, 
     assert submit(imported(listen(NOW - 5, "Mine")), token).status_code == 200
     anonymous = Client()
     for path in ("listens", "listen-count", "playing-now"):
-        assert anonymous.get(f"/1/user/alice/{path}").status_code == 401
+        # As if alice did not exist: nobody learns who keeps their listens private.
+        assert anonymous.get(f"/1/user/alice/{path}").json() == {
+            "code": 404,
+            "error": "Cannot find user: alice",
+        }
+    wrong = Client().get("/1/user/alice/listens", HTTP_AUTHORIZATION="Token " + "0" * 40)
+    assert wrong.status_code == 401
     bobs = create_submission_token(user=bob)[1]
     assert read_status(bobs) == 404
     me = Client()
@@ -416,10 +424,10 @@ def test_listens_are_private_by_default_and_public_once_the_user_says_so(alice, 
     assert anonymous.get("/1/user/alice/playing-now").status_code == 200
     assert read_status(bobs) == 200
     # Bob's stay private.
-    assert anonymous.get("/1/user/bob/listens").status_code == 401
+    assert anonymous.get("/1/user/bob/listens").status_code == 404
 
     me.put("/api/me/listen-profile/", {"listens_public": False}, content_type="application/json")
-    assert anonymous.get("/1/user/alice/listens").status_code == 401
+    assert anonymous.get("/1/user/alice/listens").status_code == 404
 
 
 def read_status(token: str) -> int:

@@ -332,7 +332,7 @@ def test_a_token_submits_for_its_own_user_only_and_reads_only_theirs(alice, bob,
     assert answer.json()["code"] == 404
     answer = Client().get("/1/user/alice/playing-now", HTTP_AUTHORIZATION=f"Token {bobs}")
     assert answer.status_code == 404
-    assert Client().get("/1/user/alice/listens").status_code == 401
+    assert Client().get("/1/user/alice/listens").status_code == 404
 
 
 @pytest.mark.parametrize("how", ["header", "param"])

@@ -118,7 +118,7 @@ def test_liblistenbrainz_reads_back_additional_info_and_counts_anonymously_once_
     anonymous = ListenBrainz(api_base_url=live_server.url)
     with pytest.raises(ListenBrainzAPIException) as private:
         anonymous.get_listens("alice")
-    assert private.value.status_code == 401
+    assert private.value.status_code == 404  # as for a user who does not exist
 
     listen_profile_update(user=alice, listens_public=True)
     [back] = anonymous.get_listens("alice")
