@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.html import format_html
 
-from listens.models import IngestRun, ListenEvent, TasteSnapshot
+from listens.models import IngestRun, ListenEvent, ListenProfile, TasteSnapshot
 
 
 @admin.register(ListenEvent)
@@ -125,3 +125,11 @@ class TasteSnapshotAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False
+
+
+@admin.register(ListenProfile)
+class ListenProfileAdmin(admin.ModelAdmin):
+    list_display = ("user", "listens_public", "updated_at")
+    list_filter = ("listens_public",)
+    search_fields = ("user__username",)
+    raw_id_fields = ("user",)

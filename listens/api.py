@@ -33,6 +33,7 @@ from rest_framework.views import APIView
 from accounts.models import ListenSource
 from listens.models import ListenEvent, TasteSnapshot
 from listens.now_playing import now_playing_for_user
+from listens.profile import listen_profile_get, listen_profile_update
 from listens.selectors import (
     latest_taste_snapshots,
     listens_filter,
@@ -320,6 +321,44 @@ class NowPlayingView(APIView):
         return Response(NowPlayingEntrySerializer(entries, many=True).data)
 
 
+# --- The user's listen profile -------------------------------------------------------
+
+
+class ListenProfileSerializer(serializers.Serializer):
+    listens_public = serializers.BooleanField(
+        help_text="Anyone may read your listens through the ListenBrainz-compatible /1/ API "
+        "(/1/user/{name}/listens, listen-count, playing-now) without a token. Default: false."
+    )
+
+
+@extend_schema_view(
+    get=extend_schema(tags=["listens"], responses={200: ListenProfileSerializer}),
+    put=extend_schema(
+        tags=["listens"], request=ListenProfileSerializer, responses={200: ListenProfileSerializer}
+    ),
+    patch=extend_schema(
+        tags=["listens"], request=ListenProfileSerializer, responses={200: ListenProfileSerializer}
+    ),
+)
+class ListenProfileView(APIView):
+    """Your listen profile: whether your listens are public (readable without your
+    token, as ListenBrainz serves everyone's) or private (the default)."""
+
+    def get(self, request: Request) -> Response:
+        profile = listen_profile_get(user=request.user)
+        return Response(ListenProfileSerializer(profile).data)
+
+    def put(self, request: Request) -> Response:
+        serializer = ListenProfileSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        profile = listen_profile_update(
+            user=request.user, listens_public=serializer.validated_data["listens_public"]
+        )
+        return Response(ListenProfileSerializer(profile).data)
+
+    patch = put
+
+
 # --- Stats ---------------------------------------------------------------------------
 
 
@@ -549,6 +588,7 @@ router.register("unresolved", UnresolvedViewSet, basename="api-unresolved")
 
 urlpatterns = [
     path("now-playing/", NowPlayingView.as_view(), name="api-now-playing"),
+    path("me/listen-profile/", ListenProfileView.as_view(), name="api-listen-profile"),
     path("stats/top-artists/", TopArtistsView.as_view(), name="api-top-artists"),
     path("stats/top-albums/", TopAlbumsView.as_view(), name="api-top-albums"),
     path("stats/top-recordings/", TopRecordingsView.as_view(), name="api-top-recordings"),

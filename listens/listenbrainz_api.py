@@ -21,9 +21,16 @@ from django.views.decorators.csrf import csrf_exempt
 
 from accounts.models import SubmissionToken
 from accounts.submission_tokens import authenticate_submission_token, token_digest
+from listens.ingest.payloads import clean_payload
 from listens.now_playing import now_playing
-from listens.selectors import submitted_account_of, user_listens_page
-from listens.submission import SubmissionInvalid, parse_submission
+from listens.profile import listens_public
+from listens.selectors import (
+    submitted_account_of,
+    user_by_username,
+    user_listen_count,
+    user_listens_page,
+)
+from listens.submission import MAX_PAYLOAD_SIZE, SubmissionInvalid, parse_submission
 from listens.submit import submit_listens
 
 DEFAULT_ITEMS_PER_GET = 25
@@ -84,9 +91,16 @@ def _rate_limited(view: View) -> View:
 
 
 def _methods(*allowed: str) -> Callable[[View], View]:
+    """405 in ListenBrainz's shape for other methods; OPTIONS answered (CORS headers
+    come from the middleware) so a browser's preflight passes, as ListenBrainz's do."""
+
     def decorate(view: View) -> View:
         @wraps(view)
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if request.method == "OPTIONS":
+                response = HttpResponse(status=200)
+                response["Allow"] = ", ".join((*allowed, "OPTIONS"))
+                return response
             if request.method not in allowed and not (
                 request.method == "HEAD" and "GET" in allowed
             ):
@@ -111,10 +125,10 @@ def _authenticated(request: HttpRequest) -> SubmissionToken | JsonResponse:
 
 
 def _read_body(request: HttpRequest) -> bytes | None:
-    """The body, or None past ``SUBMIT_MAX_BODY_BYTES``. Read from the stream, not
+    """The body, or None past ListenBrainz's 10240000 bytes. Read from the stream, not
     ``request.body``: Django caps that far below 1000 listens, and a declared length
     past the cap is refused before anything is read."""
-    cap = settings.SUBMIT_MAX_BODY_BYTES
+    cap = MAX_PAYLOAD_SIZE
     try:
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
@@ -134,17 +148,27 @@ def submit_listens_view(request: HttpRequest) -> HttpResponse:
         return auth
     body = _read_body(request)
     if body is None:
-        return _error(
-            413, f"Payload too large: at most {settings.SUBMIT_MAX_BODY_BYTES} bytes a request."
-        )
+        # ListenBrainz answers 400 here, not 413.
+        return _error(400, f"Payload too large. Payload cannot exceed {MAX_PAYLOAD_SIZE} bytes")
     try:
         submission = parse_submission(body)
     except SubmissionInvalid as error:
-        return _error(400, str(error))
+        return _invalid(error)
     submit_listens(user=auth.user, submission=submission)
     return JsonResponse({"status": "ok"})
 
 
+def _invalid(error: SubmissionInvalid) -> JsonResponse:
+    """400 with ListenBrainz's text; like ListenBrainz, the fields of the listen at
+    fault come along (scrubbed of secrets), so a client can tell which one it was."""
+    body: dict[str, Any] = {}
+    if error.listen is not None:
+        body.update(clean_payload(error.listen))
+    body.update({"code": 400, "error": str(error)})
+    return JsonResponse(body, status=400)
+
+
+@csrf_exempt  # a POST is answered 405, as ListenBrainz does, not refused for CSRF
 @_rate_limited
 @_methods("GET")
 def validate_token_view(request: HttpRequest) -> HttpResponse:
@@ -159,24 +183,33 @@ def validate_token_view(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _int_param(request: HttpRequest, name: str) -> int | None:
+def _int_param(request: HttpRequest, name: str, message: str) -> int | None:
     value = request.GET.get(name)
-    if value is None or value == "":
+    if not value:
         return None
     try:
         return int(value)
     except ValueError:
-        raise SubmissionInvalid(f"{name} must be an integer (UTC unix seconds).") from None
+        raise SubmissionInvalid(message.format(name=name, value=value)) from None
 
 
 def _reader(request: HttpRequest, user_name: str) -> Any:
-    """The user named ``user_name`` if the request's token is theirs, else the answer."""
+    """The user named ``user_name`` if anyone may read them (they made their listens
+    public) or the request's token is theirs; else the answer to give. A private
+    user's listens without their token answer 404 as an unknown user does (as on
+    ListenBrainz), so no one learns who is private; a wrong token is a 401."""
+    user = user_by_username(username=user_name)
+    if user is not None and listens_public(user=user):
+        return user
+    not_found = _error(404, f"Cannot find user: {user_name}")
+    if _token_from(request) is None:
+        return not_found
     auth = _authenticated(request)
     if isinstance(auth, JsonResponse):
         return auth
-    if auth.user.username.lower() != user_name.lower():
-        return _error(404, f"Cannot find user: {user_name}")
-    return auth.user
+    if user is None or auth.user.pk != user.pk:
+        return not_found
+    return user
 
 
 @_rate_limited
@@ -185,21 +218,19 @@ def user_listens_view(request: HttpRequest, user_name: str) -> HttpResponse:
     user = _reader(request, user_name)
     if isinstance(user, JsonResponse):
         return user
+    # ListenBrainz's parameter checks and texts (api_tools._validate_get_listens_endpoint_params).
     try:
-        min_ts = _int_param(request, "min_ts")
-        max_ts = _int_param(request, "max_ts")
-        count = _int_param(request, "count")
+        max_ts = _int_param(request, "max_ts", "Incorrect {name} timestamp argument: {value}")
+        min_ts = _int_param(request, "min_ts", "Incorrect {name} timestamp argument: {value}")
+        count = _int_param(request, "count", "Invalid {name} argument: {value}")
     except SubmissionInvalid as error:
         return _error(400, str(error))
-    if count is None:
-        count = DEFAULT_ITEMS_PER_GET
+    if min_ts is not None and max_ts is not None and max_ts <= min_ts:
+        return _error(400, "max_ts should be greater than min_ts")
+    count = min(DEFAULT_ITEMS_PER_GET if count is None else count, MAX_ITEMS_PER_GET)
     if count < 0:
-        return _error(400, "count must be a non-negative integer.")
-    if min_ts is not None and max_ts is not None and min_ts > max_ts:
-        return _error(400, "min_ts should be less than max_ts.")
-    page = user_listens_page(
-        user=user, min_ts=min_ts, max_ts=max_ts, count=min(count, MAX_ITEMS_PER_GET)
-    )
+        return _error(400, "Number of items requested should be positive")
+    page = user_listens_page(user=user, min_ts=min_ts, max_ts=max_ts, count=count)
     payload: dict[str, Any] = {
         "count": len(page.listens),
         "user_id": user.username,
@@ -208,6 +239,15 @@ def user_listens_view(request: HttpRequest, user_name: str) -> HttpResponse:
         "oldest_listen_ts": page.oldest_listen_ts,
     }
     return JsonResponse({"payload": payload})
+
+
+@_rate_limited
+@_methods("GET")
+def user_listen_count_view(request: HttpRequest, user_name: str) -> HttpResponse:
+    user = _reader(request, user_name)
+    if isinstance(user, JsonResponse):
+        return user
+    return JsonResponse({"payload": {"count": user_listen_count(user=user)}})
 
 
 @_rate_limited
@@ -228,8 +268,9 @@ def user_playing_now_view(request: HttpRequest, user_name: str) -> HttpResponse:
         }
         if playing.album_name:
             metadata["release_name"] = playing.album_name
-        if playing.recording_mbid:
-            metadata["additional_info"] = {"recording_mbid": playing.recording_mbid}
+        metadata["additional_info"] = {}
+        if playing.recording_mbid:  # what Sidetrack resolved: where ListenBrainz's mapping goes
+            metadata["mbid_mapping"] = {"recording_mbid": playing.recording_mbid}
         listens.append({"playing_now": True, "track_metadata": metadata})
     payload = {
         "count": len(listens),
@@ -244,5 +285,6 @@ urlpatterns = [
     path("submit-listens", submit_listens_view, name="lb-submit-listens"),
     path("validate-token", validate_token_view, name="lb-validate-token"),
     path("user/<str:user_name>/listens", user_listens_view, name="lb-user-listens"),
+    path("user/<str:user_name>/listen-count", user_listen_count_view, name="lb-user-listen-count"),
     path("user/<str:user_name>/playing-now", user_playing_now_view, name="lb-user-playing-now"),
 ]

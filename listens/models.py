@@ -84,6 +84,28 @@ class ListenEvent(models.Model):
         return f"{self.artist_name} – {self.track_name} at {self.listened_at:%Y-%m-%d %H:%M:%S}"
 
 
+class ListenProfile(models.Model):
+    """A user's choices about their listens. Private unless they say otherwise:
+    ``listens_public`` lets anyone read them through the /1/ API without a token,
+    as ListenBrainz serves everyone's."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="listen_profile",
+    )
+    listens_public = models.BooleanField(
+        default=False,
+        help_text="Anyone may read these listens through the ListenBrainz-compatible /1/ "
+        "API, without a token.",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.user} ({'public' if self.listens_public else 'private'} listens)"
+
+
 class IngestRun(models.Model):
     """One ingest of one account: what it fetched, stored and hit."""
 

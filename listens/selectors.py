@@ -225,18 +225,20 @@ def latest_taste_snapshots(*, user_id: int) -> QuerySet[TasteSnapshot]:
 @dataclass(frozen=True)
 class ListenBrainzPage:
     listens: list[dict[str, Any]]  # in ListenBrainz's listen shape, newest first
-    latest_listen_ts: int | None  # the user's newest and oldest counted listens
-    oldest_listen_ts: int | None
+    latest_listen_ts: int  # the user's newest and oldest counted listens (0: none)
+    oldest_listen_ts: int
 
 
 def user_listens_page(
     *, user: Any, min_ts: int | None, max_ts: int | None, count: int
 ) -> ListenBrainzPage:
     """The user's counted listens strictly between ``min_ts`` and ``max_ts`` (UTC
-    seconds, either optional), newest first, as ListenBrainz shapes them. With only
-    ``min_ts`` the ``count`` listens just after it are taken, as ListenBrainz does."""
+    seconds, either optional), newest first, as ListenBrainz shapes them (what the
+    client sent in ``additional_info``, Sidetrack's resolution in ``mbid_mapping``).
+    With only ``min_ts`` the ``count`` listens just after it are taken, as ListenBrainz
+    does. A user without listens has 0 as newest and oldest, as on ListenBrainz."""
     counted = ListenEvent.objects.filter(user_id=user.pk, duplicate_of__isnull=True)
-    listens = counted.select_related("recording").defer("raw_payload")
+    listens = counted.select_related("recording")
     if min_ts is not None:
         listens = listens.filter(listened_at__gt=_utc(min_ts))
     if max_ts is not None:
@@ -250,8 +252,23 @@ def user_listens_page(
     oldest = counted.order_by("listened_at").values_list("listened_at", flat=True).first()
     return ListenBrainzPage(
         listens=[_listenbrainz_listen(row, user.username) for row in rows],
-        latest_listen_ts=int(latest.timestamp()) if latest else None,
-        oldest_listen_ts=int(oldest.timestamp()) if oldest else None,
+        latest_listen_ts=int(latest.timestamp()) if latest else 0,
+        oldest_listen_ts=int(oldest.timestamp()) if oldest else 0,
+    )
+
+
+def user_listen_count(*, user: Any) -> int:
+    """The user's counted listens, as ``/1/user/{name}/listen-count`` gives them."""
+    return counted_listens(user_id=user.pk).count()
+
+
+def user_by_username(*, username: str) -> Any | None:
+    """The user named ``username``; ListenBrainz's names are case-insensitive, so
+    another case finds them too (the exact name first)."""
+    users = get_user_model().objects
+    return (
+        users.filter(username=username).first()
+        or users.filter(username__iexact=username).order_by("pk").first()
     )
 
 
@@ -261,19 +278,33 @@ def _utc(seconds: int) -> datetime:
 
 # Sidetrack has no MessyBrainz ids; each listen gets a stable one of its own.
 _LISTEN_MSID_NAMESPACE = uuid.UUID("5b7c0f7e-3a59-4a4e-9d0c-6a1f1e0c7a13")
+# Sources whose stored payload is a ListenBrainz listen (track_metadata and all).
+_LISTENBRAINZ_SHAPED = (ListenSource.SUBMITTED, ListenSource.LISTENBRAINZ)
 
 
 def _listenbrainz_listen(row: ListenEvent, username: str) -> dict[str, Any]:
-    info: dict[str, Any] = {"sidetrack_source": row.source}
+    msid = str(uuid.uuid5(_LISTEN_MSID_NAMESPACE, str(row.pk)))
+    raw = row.raw_payload if row.source in _LISTENBRAINZ_SHAPED else {}
+    sent = raw.get("track_metadata") if isinstance(raw, dict) else None
+    sent = sent if isinstance(sent, dict) else {}
+    # The client's own keys come back as sent (ListenBrainz keeps unknown ones too);
+    # names are the cleaned ones stored, and the mapping is ours, never the client's.
     metadata: dict[str, Any] = {
-        "artist_name": row.artist_name,
-        "track_name": row.track_name,
-        "additional_info": info,
+        key: value
+        for key, value in sent.items()
+        if key
+        not in ("artist_name", "track_name", "release_name", "additional_info", "mbid_mapping")
     }
+    metadata["artist_name"] = row.artist_name
+    metadata["track_name"] = row.track_name
     if row.album_name:
         metadata["release_name"] = row.album_name
+    info = sent.get("additional_info")
+    info = flatten_additional_info(info) if isinstance(info, dict) else {}
+    info["recording_msid"] = msid  # ListenBrainz sets its own here too
+    info.setdefault("sidetrack_source", row.source)
+    metadata["additional_info"] = info
     if row.recording.mbid:
-        info["recording_mbid"] = str(row.recording.mbid)
         metadata["mbid_mapping"] = {
             "recording_mbid": str(row.recording.mbid),
             "recording_name": row.recording.title,
@@ -281,10 +312,23 @@ def _listenbrainz_listen(row: ListenEvent, username: str) -> dict[str, Any]:
     return {
         "listened_at": int(row.listened_at.timestamp()),
         "inserted_at": int(row.ingested_at.timestamp()),
-        "recording_msid": str(uuid.uuid5(_LISTEN_MSID_NAMESPACE, str(row.pk))),
+        "recording_msid": msid,
         "user_name": username,
         "track_metadata": metadata,
     }
+
+
+def flatten_additional_info(info: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested objects flattened into dotted keys (``{"a": {"b": 1}}`` → ``{"a.b": 1}``),
+    as ListenBrainz answers ``additional_info``; lists are left as they are."""
+    flat: dict[str, Any] = {}
+    for key, value in info.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(flatten_additional_info(value, f"{name}."))
+        else:
+            flat[name] = value
+    return flat
 
 
 def submitted_account_of(*, user: Any) -> ExternalAccount | None:

@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI's files, served from /static/ (no CDN)
     "django_q",
+    "corsheaders",
     "sidetrack",
     "accounts",
     "metadata",
@@ -50,6 +51,8 @@ MIDDLEWARE = [
     # Outermost: it sees every answer under /api/, including Django's own errors.
     "sidetrack.middleware.ApiErrorShapeMiddleware",
     "sidetrack.middleware.UpstreamDeadlineMiddleware",
+    # CORS on /1/ only (CORS_URLS_REGEX): browser-based scrobblers submit from any origin.
+    "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # /static/ from the app itself (collected, compressed, hashed names): a plain
     # WSGI server needs nothing in front of it for the admin's CSS or the API docs.
@@ -212,10 +215,22 @@ MAX_ACCOUNTS_PER_USER = env.int("MAX_ACCOUNTS_PER_USER", default=10)
 
 # The ListenBrainz-compatible /1/ API: requests per token (or per client address when
 # no token is given) in each window, as ListenBrainz's X-RateLimit-* headers report;
-# 429 past it. The body cap fits 1000 listens of ListenBrainz's 10240-byte maximum.
+# 429 past it. Bodies are capped at ListenBrainz's 10240000 bytes (listens.submission).
 LISTENBRAINZ_API_RATE_LIMIT = env.int("LISTENBRAINZ_API_RATE_LIMIT", default=100)
 LISTENBRAINZ_API_RATE_WINDOW_SECONDS = env.int("LISTENBRAINZ_API_RATE_WINDOW_SECONDS", default=10)
-SUBMIT_MAX_BODY_BYTES = env.int("SUBMIT_MAX_BODY_BYTES", default=1000 * 10240 + 4096)
+# Any origin may call /1/ from a browser, as on ListenBrainz: it authenticates by token,
+# never by cookie, so no credentials are allowed cross-origin. /api/ and pages are not
+# opened to other origins.
+CORS_URLS_REGEX = r"^/1/"
+CORS_ALLOW_ALL_ORIGINS = True
+CORS_ALLOW_CREDENTIALS = False
+CORS_PREFLIGHT_MAX_AGE = 21600
+CORS_EXPOSE_HEADERS = [
+    "X-RateLimit-Limit",
+    "X-RateLimit-Remaining",
+    "X-RateLimit-Reset-In",
+    "X-RateLimit-Reset",
+]
 
 # The DEBUG error page hides credentials inside URL-valued settings and variables
 # (DATABASE_URL, REDIS_URL) too, not only settings named like secrets.

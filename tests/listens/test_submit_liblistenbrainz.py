@@ -12,6 +12,7 @@ from liblistenbrainz.errors import InvalidAuthTokenException, ListenBrainzAPIExc
 from accounts.models import ListenSource
 from accounts.submission_tokens import create_submission_token
 from listens.models import ListenEvent
+from listens.profile import listen_profile_update
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -89,3 +90,52 @@ def test_liblistenbrainz_token_check_and_refusals(live_server, alice):
         )
     assert refused.value.status_code == 401
     assert ListenEvent.objects.count() == 0
+
+
+def test_liblistenbrainz_reads_back_additional_info_and_counts_anonymously_once_public(
+    client, live_server, alice
+):
+    now = int(time.time())
+    sent = Listen(
+        track_name="Every Step Every Way",
+        artist_name="Majid Jordan",
+        release_name="Majid Jordan",
+        listened_at=now - 600,
+        recording_mbid=RECORDING_MBID,
+        artist_mbids=["abaa7001-0d80-4e58-be5d-d2d246fd9d87"],
+        tracknumber="7",
+        isrc="USUM71603358",
+        spotify_id="https://open.spotify.com/track/1rrgWMXGCGHru5bIRxGFV0",
+        tags=["r&b"],
+        additional_info={
+            "music_service": "spotify.com",
+            "submission_client": "liblistenbrainz",
+            "duration_ms": "222000",  # a numeric string: converted, as ListenBrainz does
+            "player": {"name": "mpv", "version": "0.38"},
+        },
+    )
+    assert client.submit_single_listen(sent) == {"status": "ok"}
+    anonymous = ListenBrainz(api_base_url=live_server.url)
+    with pytest.raises(ListenBrainzAPIException) as private:
+        anonymous.get_listens("alice")
+    assert private.value.status_code == 404  # as for a user who does not exist
+
+    listen_profile_update(user=alice, listens_public=True)
+    [back] = anonymous.get_listens("alice")
+
+    assert (back.track_name, back.artist_name, back.release_name) == (
+        "Every Step Every Way",
+        "Majid Jordan",
+        "Majid Jordan",
+    )
+    assert back.recording_mbid == RECORDING_MBID
+    assert back.artist_mbids == ["abaa7001-0d80-4e58-be5d-d2d246fd9d87"]
+    assert (back.tracknumber, back.isrc, back.tags) == ("7", "USUM71603358", ["r&b"])
+    assert back.spotify_id == "https://open.spotify.com/track/1rrgWMXGCGHru5bIRxGFV0"
+    assert back.additional_info["music_service"] == "spotify.com"
+    assert back.additional_info["submission_client"] == "liblistenbrainz"
+    assert back.additional_info["duration_ms"] == 222000
+    assert back.additional_info["player.name"] == "mpv"
+    assert back.additional_info["player.version"] == "0.38"
+    assert back.recording_msid == back.additional_info["recording_msid"]
+    assert anonymous.get_user_listen_count("alice") == 1
