@@ -17,4 +17,6 @@ urlpatterns = [
     path("1/", include("listens.listenbrainz_api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    # The members' web pages, last: every other prefix above wins.
+    path("", include("faces.web.urls")),
 ]
