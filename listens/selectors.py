@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -21,6 +21,7 @@ from django.db.models import (
     QuerySet,
     Subquery,
 )
+from django.db.models.functions import TruncDate
 
 from accounts.models import ExternalAccount, ListenSource
 from listens.models import ListenEvent, TasteSnapshot
@@ -333,3 +334,16 @@ def flatten_additional_info(info: dict[str, Any], prefix: str = "") -> dict[str,
 
 def submitted_account_of(*, user: Any) -> ExternalAccount | None:
     return ExternalAccount.objects.filter(user=user, source=ListenSource.SUBMITTED).first()
+
+
+def listens_per_day(*, user_id: int, since: datetime, until: datetime) -> dict[date, int]:
+    """The user's counted listens per UTC day in [since, until): one grouped query."""
+    rows = (
+        counted_listens(user_id=user_id, since=since, until=until)
+        .annotate(day=TruncDate("listened_at", tzinfo=UTC))
+        .values("day")
+        .annotate(n=Count("*"))
+        .order_by()
+        .values_list("day", "n")
+    )
+    return dict(rows)

@@ -163,3 +163,25 @@ def curation_scopes(*, recording: Recording) -> list[CurationScope]:
             )
         )
     return scopes
+
+
+def release_group_mbids_named(*, albums: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    """(album title, artist credit) as listens report them -> the MBID of a stored
+    release group so titled and credited (letter case ignored), in one query."""
+    if not albums:
+        return {}
+    wanted = Q()
+    for title, artist in albums:
+        wanted |= Q(title__iexact=title, artist_credit__name__iexact=artist)
+    found: dict[tuple[str, str], str] = {}
+    rows = (
+        ReleaseGroup.objects.filter(wanted)
+        .order_by("pk")
+        .values_list("title", "artist_credit__name", "mbid")
+    )
+    keys = {(t.casefold(), a.casefold()): (t, a) for t, a in albums}
+    for title, artist, mbid in rows:
+        key = keys.get((title.casefold(), (artist or "").casefold()))
+        if key is not None and key not in found:
+            found[key] = str(mbid)
+    return found

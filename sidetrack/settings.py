@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "listens",
     "clubs",
     "faces.discord",
+    "faces.web",
 ]
 
 MIDDLEWARE = [
@@ -78,6 +79,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "faces.web.context_processors.site",
             ],
         },
     },
@@ -206,6 +208,13 @@ REST_FRAMEWORK = {
 LOGIN_FAILURES_PER_CLIENT = env.int("LOGIN_FAILURES_PER_CLIENT", default=20)
 LOGIN_FAILURES_PER_USERNAME = env.int("LOGIN_FAILURES_PER_USERNAME", default=5)
 LOGIN_FAILURE_WINDOW_SECONDS = env.int("LOGIN_FAILURE_WINDOW_SECONDS", default=900)
+
+# The members' web (faces.web): where sign-in sends people, and whether anyone may
+# create a login without a club invitation (off: an operator or an invitation does).
+LOGIN_URL = "web:signin"
+LOGIN_REDIRECT_URL = "web:home"
+LOGOUT_REDIRECT_URL = "web:signin"
+SIDETRACK_OPEN_SIGNUP = env.bool("SIDETRACK_OPEN_SIGNUP", default=False)
 
 # Upstream calls made inside one web request (now playing, album search and import)
 # all end within this many seconds, without retries; tasks are not limited.

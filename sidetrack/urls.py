@@ -33,4 +33,6 @@ urlpatterns = [
     path("discord/", include("faces.discord.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    # The members' web pages, last: every other prefix above wins.
+    path("", include("faces.web.urls")),
 ]

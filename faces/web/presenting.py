@@ -1,0 +1,144 @@
+"""Presentation without I/O: periods, an account's state in plain words, chart geometry."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from django.utils.timesince import timesince
+
+from accounts.models import ExternalAccount, ListenSource
+
+# Top lists: label -> days back from now (None: all time).
+PERIODS: dict[str, tuple[str, int | None]] = {
+    "week": ("Last 7 days", 7),
+    "month": ("Last 30 days", 30),
+    "year": ("Last 365 days", 365),
+    "all": ("All time", None),
+}
+# The listening chart: how far back, and the bar's step.
+CHART_RANGES: dict[str, tuple[str, int]] = {
+    "30": ("30 days", 30),
+    "90": ("90 days", 90),
+    "365": ("A year", 365),
+}
+CHART_STEPS = {"day": "per day", "week": "per week"}
+
+
+def period_since(period: str, now: datetime) -> datetime | None:
+    days = PERIODS[period][1]
+    return now - timedelta(days=days) if days is not None else None
+
+
+def choice(value: str | None, allowed: dict[str, Any], default: str) -> str:
+    return value if value in allowed else default
+
+
+@dataclass(frozen=True)
+class AccountState:
+    kind: str  # ok, fetching, retrying, error, disabled, new: the CSS class and test hook
+    words: str  # what is happening
+    todo: str = ""  # what the member can do about it
+
+
+def account_state(account: ExternalAccount, now: datetime) -> AccountState:
+    """An account's ingest state as a member reads it."""
+    if account.source == ListenSource.SUBMITTED:
+        return AccountState("ok", "Receives listens straight from your players.")
+    if account.status == ExternalAccount.Status.DISABLED:
+        return AccountState(
+            "disabled",
+            "Disconnected: not fetched any more. Your listens from it are kept.",
+            "Connect the same name again to resume where it stopped.",
+        )
+    if account.ingest_claimed_until is not None and account.ingest_claimed_until > now:
+        first = account.last_ingested_ts is None
+        return AccountState(
+            "fetching", "Fetching your history now." if first else "Fetching new listens now."
+        )
+    if account.status == ExternalAccount.Status.NEW:
+        return AccountState("new", "Waiting for its first fetch.", "Fetch now to start at once.")
+    if account.status == ExternalAccount.Status.RETRYING:
+        return AccountState(
+            "retrying",
+            f"Retrying: the last fetch failed ({account.last_error or 'no reason given'}).",
+            "Nothing to do: it is tried again at the next scheduled fetch.",
+        )
+    if account.status == ExternalAccount.Status.ERROR:
+        label = ListenSource(account.source).label
+        return AccountState(
+            "error",
+            f"Needs attention: {account.last_error or 'the last fetch failed'}.",
+            f"Check that {account.external_username!r} is your user name on {label} and that "
+            "your listening history there is public, then Fetch now; or disconnect it.",
+        )
+    finished = account.last_ingest_finished_at
+    when = f" (last fetched {timesince(finished, now)} ago)" if finished else ""
+    return AccountState("ok", f"Up to date{when}.")
+
+
+# --- A bar chart drawn on the server --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Bar:
+    label: str  # the day or the week's first day, ISO
+    value: int
+    x: float
+    y: float
+    width: float
+    height: float
+
+
+@dataclass(frozen=True)
+class BarChart:
+    bars: tuple[Bar, ...]
+    width: int
+    height: int
+    top: int  # the largest value, the y axis' end
+    total: int
+
+
+def bucket_counts(
+    per_day: dict[date, int], *, first: date, last: date, step: str
+) -> list[tuple[date, int]]:
+    """Listens per day, or per week (weeks start on Monday), for every bucket in
+    [first, last], empty ones included."""
+    if step == "week":
+        start = first - timedelta(days=first.weekday())
+        buckets: dict[date, int] = {}
+        day = start
+        while day <= last:
+            buckets[day] = 0
+            day += timedelta(days=7)
+        for day, n in per_day.items():
+            week = day - timedelta(days=day.weekday())
+            if week in buckets:
+                buckets[week] += n
+        return list(buckets.items())
+    days = (last - first).days + 1
+    return [
+        (first + timedelta(days=i), per_day.get(first + timedelta(days=i), 0)) for i in range(days)
+    ]
+
+
+def bar_chart(points: list[tuple[Any, int]], *, width: int = 720, height: int = 200) -> BarChart:
+    """Bars scaled to the tallest, in an SVG user space of ``width`` × ``height``."""
+    top = max((v for _, v in points), default=0)
+    slot = width / max(len(points), 1)
+    gap = min(2.0, slot / 4)
+    bars = []
+    for i, (label, value) in enumerate(points):
+        h = (value / top) * (height - 4) if top else 0
+        bars.append(
+            Bar(
+                label=str(label),
+                value=value,
+                x=round(i * slot + gap / 2, 2),
+                y=round(height - h, 2),
+                width=round(slot - gap, 2),
+                height=round(h, 2),
+            )
+        )
+    return BarChart(tuple(bars), width, height, top, sum(v for _, v in points))

@@ -1,0 +1,28 @@
+"""The members' web pages (namespace ``web``)."""
+
+from django.urls import path
+
+from faces.web.views import auth, clubs, listening, sources
+
+app_name = "web"
+
+urlpatterns = [
+    path("", listening.home, name="home"),
+    path("signin/", auth.signin, name="signin"),
+    path("signout/", auth.signout, name="signout"),
+    path("signup/", auth.signup, name="signup"),
+    path("join/<str:code>/", auth.join, name="join"),
+    path("password/", auth.password_change, name="password_change"),
+    path("listens/", listening.listens, name="listens"),
+    path("albums/<str:mbid>/", listening.album, name="album"),
+    path("sources/", sources.sources, name="sources"),
+    path("sources/connect/", sources.connect, name="connect"),
+    path("sources/<int:account_id>/fetch/", sources.fetch, name="fetch"),
+    path("sources/<int:account_id>/disconnect/", sources.disconnect, name="disconnect"),
+    path("sources/tokens/", sources.token_create, name="token_create"),
+    path("sources/tokens/<int:token_id>/revoke/", sources.token_revoke, name="token_revoke"),
+    path("clubs/", clubs.club_list, name="clubs"),
+    path("clubs/<int:club_id>/", clubs.club, name="club"),
+    path("clubs/<int:club_id>/nominations/<int:nomination_id>/", clubs.club, name="nomination"),
+    path("clubs/<int:club_id>/compare/", clubs.compare, name="compare"),
+]

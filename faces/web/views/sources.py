@@ -1,0 +1,137 @@
+"""Your sources: polled accounts (connect, fetch now, disconnect) and submission tokens."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from accounts.models import POLLED_SOURCES, ExternalAccount, SubmissionToken
+from accounts.selectors import user_account_get, user_accounts
+from accounts.services import (
+    AccountRefused,
+    connect_user_account,
+    disconnect_account,
+    request_ingest,
+)
+from accounts.submission_tokens import (
+    create_submission_token,
+    revoke_submission_token,
+    user_submission_tokens,
+)
+from faces.web.forms import ConnectForm, TokenForm
+from faces.web.presenting import account_state
+
+
+def _page(
+    request: HttpRequest,
+    *,
+    connect: ConnectForm | None = None,
+    token_form: TokenForm | None = None,
+    new_token: tuple[SubmissionToken, str] | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    now = timezone.now()
+    accounts = [(a, account_state(a, now)) for a in user_accounts(user=request.user)]
+    context = {
+        "nav": "sources",
+        "accounts": accounts,
+        "connect": connect or ConnectForm(),
+        "token_form": token_form or TokenForm(),
+        "tokens": list(user_submission_tokens(user=request.user)),
+        "new_token": new_token,
+        # What players are told: the server's root; they add /1/… themselves.
+        "api_root": request.build_absolute_uri("/"),
+        "polled": POLLED_SOURCES,
+    }
+    return render(request, "web/sources.html", context, status=status)
+
+
+@login_required
+def sources(request: HttpRequest) -> HttpResponse:
+    return _page(request)
+
+
+@login_required
+@require_POST
+def connect(request: HttpRequest) -> HttpResponse:
+    form = ConnectForm(request.POST)
+    if not form.is_valid():
+        return _page(request, connect=form, status=400)
+    try:
+        account, created = connect_user_account(
+            user=request.user,
+            source=form.cleaned_data["source"],
+            external_username=form.cleaned_data["external_username"],
+            max_accounts=settings.MAX_ACCOUNTS_PER_USER,
+        )
+    except (AccountRefused, ValueError) as error:
+        form.add_error("external_username", str(error))
+        return _page(
+            request, connect=form, status=409 if isinstance(error, AccountRefused) else 400
+        )
+    label = account.get_source_display()
+    if created:
+        messages.success(request, f"Connected {account.external_username} on {label}.")
+        request_ingest(account=account)
+    else:
+        messages.info(request, f"{account.external_username} on {label} was already connected.")
+    return redirect("web:sources")
+
+
+def _account(request: HttpRequest, account_id: int) -> ExternalAccount:
+    account = user_account_get(user=request.user, account_id=account_id)
+    if account is None:
+        raise Http404("No such account of yours.")
+    return account
+
+
+@login_required
+@require_POST
+def fetch(request: HttpRequest, account_id: int) -> HttpResponse:
+    account = _account(request, account_id)
+    if account.source not in POLLED_SOURCES or not account.enabled:
+        messages.error(request, "Only a connected Last.fm or ListenBrainz account is fetched.")
+        return redirect("web:sources")
+    asked = request_ingest(account=account)
+    if asked.queued:
+        messages.success(request, f"Fetching {account.external_username}: new listens soon.")
+    else:
+        messages.info(request, f"{account.external_username} is already being fetched.")
+    return redirect("web:sources")
+
+
+@login_required
+@require_POST
+def disconnect(request: HttpRequest, account_id: int) -> HttpResponse:
+    account = disconnect_account(account=_account(request, account_id))
+    messages.success(request, f"Disconnected {account.external_username}; its listens are kept.")
+    return redirect("web:sources")
+
+
+@login_required
+@require_POST
+def token_create(request: HttpRequest) -> HttpResponse:
+    form = TokenForm(request.POST)
+    if not form.is_valid():
+        return _page(request, token_form=form, status=400)
+    row, token = create_submission_token(user=request.user, name=form.cleaned_data["name"])
+    # Rendered, not redirected: the token is shown this once and never stored in clear.
+    response = _page(request, new_token=(row, token))
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+@require_POST
+def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
+    token = user_submission_tokens(user=request.user).filter(pk=token_id).first()
+    if token is None:
+        raise Http404("No such token of yours.")
+    revoke_submission_token(token=token)
+    messages.success(request, f"Revoked the token {token.prefix}…; players using it stop at once.")
+    return redirect("web:sources")

@@ -1,0 +1,134 @@
+"""The members' web in a real browser (Debian's Chromium through Playwright), on a
+phone-sized and a desktop-sized screen, with axe-core checking every page.
+
+Cover art is refused by the browser here (no network): every page must still lay out.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.utils import timezone
+
+from tests.admin.test_browser import browser  # noqa: F401 - the shared Chromium fixture
+from tests.api.conftest import make_account, make_listen
+from tests.web.conftest import make_club, nominate
+
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 900}
+SERIOUS = ("serious", "critical")
+# scripts/screenshots sets this: every page is saved there at both widths.
+SCREENSHOTS = (
+    Path(os.environ["SIDETRACK_SCREENSHOTS"]) if os.environ.get("SIDETRACK_SCREENSHOTS") else None
+)
+
+
+@pytest.fixture
+def member_world(alice, bob, world):
+    """Alice listened over the last weeks, half the nominated album among it; Bob too."""
+    now = timezone.now()
+    account = make_account(alice, name="alice-fm", status="ok")
+    for day in range(20):
+        for i in range(day % 4 + 1):
+            song = world.songs[(day + i) % 10]
+            make_listen(
+                account,
+                at=now - timedelta(days=day, minutes=10 * i),
+                recording=song,
+                track=song.title,
+                artist="The Weeknights",
+                album="Night Drive",
+            )
+    make_listen(account, at=now - timedelta(hours=3), track="Unknown Song", artist="Nobody")
+    for i, song in enumerate(world.songs[:3]):
+        make_listen(make_account(bob), at=now - timedelta(hours=5, minutes=i), recording=song)
+    club = make_club(alice, bob)
+    nominate(club, world.studio, starts_at=now - timedelta(days=30))
+    return club
+
+
+def pages(club, world) -> dict[str, str]:
+    """Screenshot name -> URL of every page a member sees."""
+    return {
+        "home": "/",
+        "home-weekly-all-time": "/?step=week&range=90&period=all",
+        "listens": "/listens/",
+        "album": f"/albums/{world.studio.mbid}/",
+        "sources": "/sources/",
+        "clubs": "/clubs/",
+        "club": f"/clubs/{club.pk}/",
+        "compare": f"/clubs/{club.pk}/compare/?b=bob",
+        "password": "/password/",
+    }
+
+
+def shoot(page, name: str, viewport: dict[str, int]) -> None:
+    if SCREENSHOTS is None:
+        return
+    page.screenshot(path=SCREENSHOTS / f"{name}-{viewport['width']}.png", full_page=True)
+
+
+def sign_in(page, base: str) -> None:
+    page.goto(f"{base}/signin/")
+    page.get_by_label("Username").fill("alice")
+    page.get_by_label("Password").fill("alice-password-1")
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{base}/")
+
+
+def serious_violations(page) -> list[str]:
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    return [
+        f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']][:3]}"
+        for v in results.response["violations"]
+        if v["impact"] in SERIOUS
+    ]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", "desktop"])
+def test_a_member_signs_in_sees_listens_and_a_chart_and_every_page_passes_axe(
+    browser,  # noqa: F811
+    live_server,
+    member_world,
+    world,
+    viewport,
+):
+    context = browser.new_context(viewport=viewport)
+    context.route("**/coverartarchive.org/**", lambda route: route.abort())
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    base = live_server.url
+
+    page.goto(f"{base}/signin/")
+    assert serious_violations(page) == []
+    shoot(page, "signin", viewport)
+    sign_in(page, base)
+    assert page.get_by_role("heading", name="Your listening").is_visible()
+    chart = page.locator("figure.chart svg[role=img]")
+    assert chart.count() == 1
+    assert page.locator("figure.chart rect").count() == 30
+    assert "The Weeknights" in page.locator("table[data-table=top-artists]").inner_text()
+
+    page.get_by_role("link", name="Listens", exact=True).click()
+    assert page.get_by_text("Waits for curation").first.is_visible()
+
+    page.goto(f"{base}/clubs/{member_world.pk}/")
+    standings = page.locator("table[data-table=standings]")
+    assert "alice" in standings.inner_text()
+    assert "bob" in standings.inner_text()
+
+    for name, url in pages(member_world, world).items():
+        page.goto(base + url)
+        assert page.locator("main h1").count() == 1, url
+        # Nothing wider than the screen but the tables' own scrolling boxes.
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= viewport["width"], f"{url} is {width}px wide"
+        assert serious_violations(page) == [], url
+        shoot(page, name, viewport)
+    context.close()
