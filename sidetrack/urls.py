@@ -2,11 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from accounts.web import (
-    ThrottledLoginView,
-    approve_lastfm_client,
-    lastfm_auth_redirect,
-)
+from faces.web.views.lastfm_auth import lastfm_auth_redirect
 from listens.lastfm_api import lastfm_api_view
 from sidetrack.views import admin_login, health
 
@@ -27,8 +23,6 @@ urlpatterns = [
     # Last.fm-compatible (Scrobbling 2.0): players point their Last.fm/Libre.fm API URL here.
     path("2.0/", include("listens.lastfm_api")),
     path("2.0", lastfm_api_view),  # clients that leave the slash off POST here
-    path("auth/lastfm/", approve_lastfm_client, name="lastfm-approve"),
-    path("accounts/login/", ThrottledLoginView.as_view(), name="login"),
     # Discord POSTs slash commands here (404 unless the DISCORD_* settings are set).
     path("discord/", include("faces.discord.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from faces.web.views import auth, clubs, listening, sources
+from faces.web.views import auth, clubs, lastfm_auth, listening, sources
 
 app_name = "web"
 
@@ -21,6 +21,7 @@ urlpatterns = [
     path("sources/<int:account_id>/disconnect/", sources.disconnect, name="disconnect"),
     path("sources/tokens/", sources.token_create, name="token_create"),
     path("sources/tokens/<int:token_id>/revoke/", sources.token_revoke, name="token_revoke"),
+    path("auth/lastfm/", lastfm_auth.approve_lastfm_client, name="lastfm_approve"),
     path("clubs/", clubs.club_list, name="clubs"),
     path("clubs/<int:club_id>/", clubs.club, name="club"),
     path("clubs/<int:club_id>/nominations/<int:nomination_id>/", clubs.club, name="nomination"),

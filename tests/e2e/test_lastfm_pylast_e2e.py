@@ -98,7 +98,7 @@ def approve(base: str, cert: Path, url: str) -> None:
     # Per request: a session's own ``verify`` loses to REQUESTS_CA_BUNDLE when set.
     verify = str(cert)
     page = browser.get(url, timeout=30, verify=verify)  # /api/auth/ → approval page → sign-in page
-    assert "/accounts/login/" in page.url, page.url
+    assert "/signin/" in page.url, page.url
     signed_in = browser.post(
         page.url,
         data={

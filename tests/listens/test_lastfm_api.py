@@ -483,7 +483,7 @@ def test_approval_page_needs_a_login_and_csrf(alice):
     token = get_token()
     anonymous = Client().get("/auth/lastfm/", {"api_key": BUILT_IN_KEY, "token": token})
     assert anonymous.status_code == 302
-    assert anonymous["Location"].startswith("/accounts/login/?next=")
+    assert anonymous["Location"].startswith("/signin/?next=")
 
     browser = approval_page(alice, token)
     forged = browser.post(
@@ -504,9 +504,9 @@ def test_sign_in_page_signs_a_member_in_and_returns_to_the_approval_page(alice):
     token = get_token()
     browser = Client()
     nxt = f"/auth/lastfm/?api_key={BUILT_IN_KEY}&token={token}"
-    assert browser.get("/accounts/login/", {"next": nxt}).status_code == 200
+    assert browser.get("/signin/", {"next": nxt}).status_code == 200
     response = browser.post(
-        "/accounts/login/", {"username": "alice", "password": "alice-password-1", "next": nxt}
+        "/signin/", {"username": "alice", "password": "alice-password-1", "next": nxt}
     )
     assert response.status_code == 302
     assert response["Location"] == nxt
