@@ -9,19 +9,9 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from django.db.models import (
-    Count,
-    Exists,
-    F,
-    IntegerField,
-    OuterRef,
-    Prefetch,
-    Q,
-    QuerySet,
-    Subquery,
-)
-from django.db.models.functions import Coalesce
+from django.db.models import Case, Exists, F, OuterRef, Prefetch, QuerySet, When
 
+from metadata.listen_facts import listen_facts
 from metadata.models import (
     Artist,
     ArtistCreditName,
@@ -31,10 +21,6 @@ from metadata.models import (
     ReleaseGroup,
     Track,
 )
-
-# Plays, each counted once: a listen also scrobbled to the user's other source is not
-# counted again (``listens`` is the listens app's reverse relation: no import).
-PLAYS = Count("listens", filter=Q(listens__duplicate_of__isnull=True))
 
 
 def parse_uuid(value: str | uuid.UUID) -> uuid.UUID | None:
@@ -104,21 +90,16 @@ def unresolved_recordings(*, base: QuerySet[Recording] | None = None) -> QuerySe
     counted once), ``every_album_listen_count`` those of every unresolved report of
     its artist and title, on any album: what each curation scope moves. ``base``:
     the admin's proxy model's rows."""
-    siblings = (
-        Recording.objects.filter(mbid__isnull=True, text_key=OuterRef("text_key"))
-        .exclude(text_key="")
-        .order_by()
-        .values("text_key")
-        .annotate(n=PLAYS)
-        .values("n")
-    )
+    # Plays are counted listens, as the listens app counts them (metadata.listen_facts).
+    facts = listen_facts()
     base = Recording.objects.all() if base is None else base
     return (
         base.filter(mbid__isnull=True)
-        .annotate(listen_count=PLAYS)
+        .annotate(listen_count=facts.plays(pk=OuterRef("pk")))
         .annotate(
-            every_album_listen_count=Coalesce(
-                Subquery(siblings, output_field=IntegerField()), F("listen_count")
+            every_album_listen_count=Case(
+                When(text_key="", then=F("listen_count")),
+                default=facts.plays(mbid__isnull=True, text_key=OuterRef("text_key")),
             )
         )
         .order_by("-listen_count", "pk")
@@ -146,11 +127,12 @@ def curation_scopes(*, recording: Recording) -> list[CurationScope]:
     """What a decision about this unresolved track covers in each scope: its own
     identity ("this album only"), or every unresolved report of its artist and title
     (any album, any source MBID)."""
+    plays = listen_facts().plays(pk=OuterRef("pk"))
     scopes = []
     for scope, label in RecordingAlias.Scope.choices:
         counted = list(
             scope_rows(recording=recording, scope=scope)
-            .annotate(n=PLAYS)
+            .annotate(n=plays)
             .values_list("album_name", "n")
         )
         scopes.append(
