@@ -32,7 +32,7 @@ from clubs.progress import (
 from listens.models import ListenEvent, Unindexed
 from metadata.matching import album_base, album_key, artist_matches
 from metadata.models import ArtistCreditName, Recording, ReleaseGroup, Track
-from metadata.selectors import parse_uuid
+from sidetrack.parsing import parse_mbid
 
 
 def clubs_of(*, user: Any) -> QuerySet[Club]:
@@ -188,7 +188,7 @@ def user_album_progress(
 
 
 def release_group_for_progress(*, mbid: Any) -> ReleaseGroup | None:
-    parsed = parse_uuid(mbid)
+    parsed = parse_mbid(mbid)
     if parsed is None:
         return None
     return ReleaseGroup.objects.select_related("artist_credit").filter(mbid=parsed).first()

@@ -7,7 +7,7 @@ from listens.clients.lastfm import LastfmClient
 from listens.ingest.payloads import clean_text
 from listens.models import TasteSnapshot
 from listens.providers import get_lastfm_client
-from metadata.clients.musicbrainz import parse_mbid
+from sidetrack.parsing import parse_mbid
 
 
 def take_taste_snapshot(

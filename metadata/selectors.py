@@ -21,20 +21,11 @@ from metadata.models import (
     ReleaseGroup,
     Track,
 )
-
-
-def parse_uuid(value: str | uuid.UUID) -> uuid.UUID | None:
-    """``value`` as a UUID, or None when it is not one."""
-    if isinstance(value, uuid.UUID):
-        return value
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        return None
+from sidetrack.parsing import parse_mbid
 
 
 def artist_get(*, mbid: str | uuid.UUID) -> Artist | None:
-    parsed = parse_uuid(mbid)
+    parsed = parse_mbid(mbid)
     return Artist.objects.filter(mbid=parsed).first() if parsed else None
 
 
@@ -53,7 +44,7 @@ def artist_release_groups(*, artist: Artist) -> QuerySet[ReleaseGroup]:
 
 def release_group_get(*, mbid: str | uuid.UUID) -> ReleaseGroup | None:
     """A release group with its credit, releases and the preferred release's tracklist."""
-    parsed = parse_uuid(mbid)
+    parsed = parse_mbid(mbid)
     if parsed is None:
         return None
     tracks = Track.objects.select_related("recording").order_by("medium_position", "position")
@@ -70,7 +61,7 @@ def release_group_get(*, mbid: str | uuid.UUID) -> ReleaseGroup | None:
 
 def recording_get(*, mbid: str | uuid.UUID) -> Recording | None:
     """A resolved recording with the stored tracks (and their releases) it appears on."""
-    parsed = parse_uuid(mbid)
+    parsed = parse_mbid(mbid)
     if parsed is None:
         return None
     tracks = Track.objects.select_related("release__release_group").order_by(

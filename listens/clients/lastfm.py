@@ -28,7 +28,7 @@ from sidetrack.http import (
     ServiceHttp,
     UnavailableError,
 )
-from sidetrack.parsing import lenient_int, stripped
+from sidetrack.parsing import lenient_int, parse_mbid, stripped
 
 SERVICE = "lastfm"
 MAX_RECENT_TRACKS_LIMIT = 200
@@ -306,11 +306,11 @@ def parse_track(item: Mapping[str, Any]) -> LastfmTrack:
     now_playing = isinstance(attr, dict) and str(attr.get("nowplaying", "")).lower() == "true"
     return LastfmTrack(
         artist_name=_name(artist),
-        artist_mbid=_mbid(artist.get("mbid")) if isinstance(artist, dict) else None,
+        artist_mbid=parse_mbid(artist.get("mbid")) if isinstance(artist, dict) else None,
         track_name=stripped(item.get("name")),
-        track_mbid=_mbid(item.get("mbid")),
+        track_mbid=parse_mbid(item.get("mbid")),
         album_name=_name(album) or None,
-        album_mbid=_mbid(album.get("mbid")) if isinstance(album, dict) else None,
+        album_mbid=parse_mbid(album.get("mbid")) if isinstance(album, dict) else None,
         listened_at=None if now_playing else _uts(item.get("date")),
         now_playing=now_playing,
         loved=_loved(item.get("loved")),
@@ -327,7 +327,7 @@ def parse_top_artists(
     items = tuple(
         TopArtist(
             name=_name(item),
-            mbid=_mbid(item.get("mbid")),
+            mbid=parse_mbid(item.get("mbid")),
             playcount=lenient_int(item.get("playcount")) or 0,
             rank=_rank(item),
             url=stripped(item.get("url")) or None,
@@ -359,9 +359,9 @@ def parse_top_albums(
         items.append(
             TopAlbum(
                 name=_name(item),
-                mbid=_mbid(item.get("mbid")),
+                mbid=parse_mbid(item.get("mbid")),
                 artist_name=_name(artist),
-                artist_mbid=_mbid(artist.get("mbid")) if isinstance(artist, dict) else None,
+                artist_mbid=parse_mbid(artist.get("mbid")) if isinstance(artist, dict) else None,
                 playcount=lenient_int(item.get("playcount")) or 0,
                 rank=_rank(item),
                 url=stripped(item.get("url")) or None,
@@ -419,10 +419,6 @@ def _name(value: Any) -> str:
     if isinstance(value, dict):
         return stripped(value.get("name")) or stripped(value.get("#text"))
     return stripped(value)
-
-
-def _mbid(value: Any) -> str | None:
-    return stripped(value) or None
 
 
 def _loved(value: Any) -> bool | None:
