@@ -28,7 +28,7 @@ from clubs import selectors, services
 from clubs.models import Club, Nomination
 from clubs.progress import Album, AlbumTrack, Overlap, Plays, Progress
 from metadata.api import UPSTREAM, album_choice_data, error_response
-from sidetrack.http import NotFoundError
+from sidetrack.http.errors import NotFoundError
 
 NOT_FOUND = error_response("No such club, or you are not a member of it.")
 NOT_OWNER = error_response("Only the club's owner may do this.")

@@ -26,7 +26,8 @@ from listens.clients.listenbrainz import ListenBrainzClient
 from listens.ingest.payloads import clean_text
 from listens.providers import get_lastfm_client, get_listenbrainz_client
 from metadata.services import ReportedTrack, known_recording_for_track
-from sidetrack.http import ExternalApiError, deadline_left
+from sidetrack.http.deadline import deadline_left
+from sidetrack.http.errors import ExternalApiError
 
 NOW_PLAYING_CACHE_SECONDS = 30
 # Long enough that a page refreshing every few seconds does not hammer a source

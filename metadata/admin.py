@@ -32,7 +32,7 @@ from metadata.models import (
     UnresolvedRecording,
 )
 from metadata.selectors import curation_scopes, unresolved_recordings
-from sidetrack.http import ExternalApiError
+from sidetrack.http.errors import ExternalApiError
 
 
 def _admin_link(obj, text=None) -> str:

@@ -22,7 +22,7 @@ from metadata.matching import AlbumChoice
 from metadata.models import Artist, Recording, Release, ReleaseGroup, Track
 from metadata.selectors import artist_get, artist_release_groups, recording_get, release_group_get
 from metadata.services import import_release_group, search_albums
-from sidetrack.http import NotFoundError
+from sidetrack.http.errors import NotFoundError
 
 # --- Error body (documentation of what sidetrack.api.exception_handler returns) ----------
 

@@ -8,7 +8,9 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
 
-from sidetrack.http import RetryPolicy, SharedRateLimiter, deadline_left
+from sidetrack.http.deadline import deadline_left
+from sidetrack.http.ratelimit import SharedRateLimiter
+from sidetrack.http.transport import RetryPolicy
 
 
 @dataclass(frozen=True)

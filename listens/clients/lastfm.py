@@ -18,16 +18,15 @@ from typing import Any, NamedTuple
 
 import requests
 
-from sidetrack.http import (
+from sidetrack.http.errors import (
     AuthError,
     ExternalApiError,
     NotFoundError,
     RateLimitedError,
-    RateLimiter,
-    RetryPolicy,
-    ServiceHttp,
     UnavailableError,
 )
+from sidetrack.http.ratelimit import RateLimiter
+from sidetrack.http.transport import RetryPolicy, ServiceHttp
 from sidetrack.parsing import lenient_int, parse_mbid, stripped
 
 SERVICE = "lastfm"

@@ -21,7 +21,9 @@ from urllib.parse import quote
 
 import requests
 
-from sidetrack.http import RateLimiter, RetryPolicy, ServiceHttp, UnavailableError
+from sidetrack.http.errors import UnavailableError
+from sidetrack.http.ratelimit import RateLimiter
+from sidetrack.http.transport import RetryPolicy, ServiceHttp
 from sidetrack.parsing import as_list, lenient_int, stripped
 
 SERVICE = "listenbrainz"

@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 from listens.clients.lastfm import LastfmClient
 from listens.clients.listenbrainz import ListenBrainzClient
 from listens.ingest.payloads import IncomingListen, incoming_from_lastfm, incoming_from_listenbrainz
-from sidetrack.http import UnavailableError
+from sidetrack.http.errors import UnavailableError
 
 logger = logging.getLogger(__name__)
 

@@ -35,7 +35,7 @@ from listens.ingest.paging import (
 from listens.ingest.store import RecordingMemo, store_page
 from listens.models import IngestRun
 from listens.providers import get_lastfm_client, get_listenbrainz_client
-from sidetrack.http import ExternalApiError
+from sidetrack.http.errors import ExternalApiError
 
 logger = logging.getLogger(__name__)
 

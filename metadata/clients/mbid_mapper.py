@@ -12,7 +12,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sidetrack.http import RateLimiter, RetryPolicy, ServiceHttp
+from sidetrack.http.ratelimit import RateLimiter
+from sidetrack.http.transport import RetryPolicy, ServiceHttp
 from sidetrack.parsing import as_list, lenient_int, stripped
 
 SERVICE = "listenbrainz-mapper"

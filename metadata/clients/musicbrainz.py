@@ -16,7 +16,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from sidetrack.http import RateLimiter, RetryPolicy, ServiceHttp, UnavailableError
+from sidetrack.http.errors import UnavailableError
+from sidetrack.http.ratelimit import RateLimiter
+from sidetrack.http.transport import RetryPolicy, ServiceHttp
 from sidetrack.parsing import as_list, lenient_int, parse_mbid
 
 logger = logging.getLogger(__name__)

@@ -18,14 +18,14 @@ from listens.clients.lastfm import (
     parse_top_artists,
     parse_track,
 )
-from sidetrack.http import (
+from sidetrack.http.errors import (
     AuthError,
     ExternalApiError,
     NotFoundError,
     RateLimitedError,
-    RetryPolicy,
     UnavailableError,
 )
+from sidetrack.http.transport import RetryPolicy
 from sidetrack.logfilters import RedactSecretsFilter
 from tests.payloads import load_payload, payload_text
 

@@ -16,14 +16,14 @@ from listens.clients.listenbrainz import (
     parse_listens_page,
     parse_playing_now,
 )
-from sidetrack.http import (
+from sidetrack.http.errors import (
     AuthError,
     ExternalApiError,
     NotFoundError,
     RateLimitedError,
-    RetryPolicy,
     UnavailableError,
 )
+from sidetrack.http.transport import RetryPolicy
 from tests.payloads import load_payload, payload_text
 
 BASE = "https://lb.test/1/"

@@ -7,7 +7,7 @@ import responses
 from responses import matchers
 
 from metadata.clients.mbid_mapper import MbidMapperClient, parse_lookup_response
-from sidetrack.http import RetryPolicy
+from sidetrack.http.transport import RetryPolicy
 from tests.payloads import load_payload
 
 BASE = "https://lb.test/1/"

@@ -17,7 +17,8 @@ from metadata.clients.musicbrainz import (
     render_artist_credit,
 )
 from metadata.providers import get_musicbrainz_client
-from sidetrack.http import NotFoundError, RetryPolicy, UnavailableError
+from sidetrack.http.errors import NotFoundError, UnavailableError
+from sidetrack.http.transport import RetryPolicy
 from tests.payloads import load_payload
 
 BASE = "https://mb.test/ws/2/"

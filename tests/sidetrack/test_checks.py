@@ -7,7 +7,7 @@ from django.core.management import call_command
 
 from sidetrack.checks import check_external_service_settings
 from sidetrack.config import require_setting
-from sidetrack.http import ServiceHttp
+from sidetrack.http.transport import ServiceHttp
 
 REQUIRED = [
     "SIDETRACK_MUSICBRAINZ_APP_NAME",

@@ -9,21 +9,16 @@ import pytest
 import requests
 import responses
 
-from sidetrack.http import (
-    REDACTED,
+from sidetrack.http.deadline import deadline_left, upstream_deadline
+from sidetrack.http.errors import (
     AuthError,
     ExternalApiError,
     NotFoundError,
     RateLimitedError,
-    RetryPolicy,
-    ServiceHttp,
     UnavailableError,
-    deadline_left,
-    redact_mapping,
-    redact_url,
-    register_secret,
-    upstream_deadline,
 )
+from sidetrack.http.redaction import REDACTED, redact_mapping, redact_url, register_secret
+from sidetrack.http.transport import RetryPolicy, ServiceHttp
 from sidetrack.logfilters import RedactSecretsFilter
 from tests.scripted_server import Reply, scripted_server
 
