@@ -14,7 +14,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import POLLED_SOURCES, ExternalAccount, ListenSource
-from accounts.signals import account_connected, ingest_requested
+from accounts.signals import account_connected, ingest_requested, running_ingest_wanted
 
 logger = logging.getLogger(__name__)
 
@@ -202,10 +202,9 @@ def request_ingest(*, account: ExternalAccount) -> IngestRequest:
     starts it (``ingest_started``) or ``QUEUED_INGEST_SECONDS`` pass (a lost task).
     """
     if account.ingest_claimed_until is not None and account.ingest_claimed_until > timezone.now():
-        running = account.ingest_runs.filter(finished_at__isnull=True).order_by("-pk")
-        return IngestRequest(
-            account.pk, queued=False, run=running.values_list("pk", flat=True).first()
-        )
+        answers = running_ingest_wanted.send(sender=ExternalAccount, account_id=account.pk)
+        run = next((run for _, run in answers if run is not None), None)
+        return IngestRequest(account.pk, queued=False, run=run)
     name = f"ingest-{account.pk}-{secrets.token_hex(6)}"
     key = _queued_key(account.pk)
     if not cache.add(key, name, timeout=QUEUED_INGEST_SECONDS):

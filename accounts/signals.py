@@ -12,3 +12,6 @@ account_connected = Signal()
 # name ``queued_as`` (which ``ingest_started`` is later called with). A receiver
 # that fails makes the request fail: nothing was queued.
 ingest_requested = Signal()
+
+# Which ingest of account_id is running now? Receivers answer with its run's id or None.
+running_ingest_wanted = Signal()
