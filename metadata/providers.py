@@ -7,8 +7,7 @@ from django.conf import settings
 from metadata.clients.mbid_mapper import MbidMapperClient
 from metadata.clients.musicbrainz import MusicBrainzClient
 from sidetrack.config import (
-    http_retry_policy,
-    http_timeout,
+    http_options,
     musicbrainz_rate_limiter,
     require_setting,
     sidetrack_user_agent,
@@ -23,10 +22,10 @@ def get_musicbrainz_client() -> MusicBrainzClient:
     """
     return MusicBrainzClient(
         base_url=settings.MUSICBRAINZ_BASE_URL,
-        user_agent=require_setting("SIDETRACK_MUSICBRAINZ_APP_NAME"),
-        timeout=http_timeout(),
-        retry=http_retry_policy(),
-        rate_limiter=musicbrainz_rate_limiter(),
+        options=http_options(
+            user_agent=require_setting("SIDETRACK_MUSICBRAINZ_APP_NAME"),
+            rate_limiter=musicbrainz_rate_limiter(),
+        ),
     )
 
 
@@ -35,8 +34,5 @@ def get_mbid_mapper_client() -> MbidMapperClient:
     User-Agent when set, else as Sidetrack's MusicBrainz app name."""
     user_agent = (settings.LISTENBRAINZ_USER_AGENT or "").strip() or sidetrack_user_agent()
     return MbidMapperClient(
-        base_url=settings.MBID_MAPPER_BASE_URL,
-        user_agent=user_agent,
-        timeout=http_timeout(),
-        retry=http_retry_policy(),
+        base_url=settings.MBID_MAPPER_BASE_URL, options=http_options(user_agent=user_agent)
     )

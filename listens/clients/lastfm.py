@@ -10,8 +10,7 @@ https://www.last.fm/api/errorcodes
 from __future__ import annotations
 
 import re
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
@@ -25,8 +24,8 @@ from sidetrack.http.errors import (
     RateLimitedError,
     UnavailableError,
 )
-from sidetrack.http.ratelimit import RateLimiter
-from sidetrack.http.transport import RetryPolicy, ServiceHttp
+from sidetrack.http.options import HttpOptions
+from sidetrack.http.transport import ServiceHttp
 from sidetrack.parsing import lenient_int, parse_mbid, stripped
 
 SERVICE = "lastfm"
@@ -123,12 +122,7 @@ class LastfmClient:
         api_key: str,
         api_secret: str,
         base_url: str,
-        user_agent: str,
-        timeout: tuple[float, float] = (5.0, 30.0),
-        retry: RetryPolicy | None = None,
-        rate_limiter: RateLimiter | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], float] = time.time,
+        options: HttpOptions,
     ) -> None:
         self._api_key = api_key
         # The secret is only needed for signed (write) calls; it is registered so
@@ -136,13 +130,8 @@ class LastfmClient:
         self.http = ServiceHttp(
             service=SERVICE,
             base_url=base_url,
-            user_agent=user_agent,
-            timeout=timeout,
-            retry=retry,
-            rate_limiter=rate_limiter,
+            options=options,
             secrets=(api_key, api_secret),
-            sleep=sleep,
-            clock=clock,
         )
 
     def __repr__(self) -> str:

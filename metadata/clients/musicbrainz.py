@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from sidetrack.http.errors import UnavailableError
-from sidetrack.http.ratelimit import RateLimiter
-from sidetrack.http.transport import RetryPolicy, ServiceHttp
+from sidetrack.http.options import HttpOptions
+from sidetrack.http.transport import ServiceHttp
 from sidetrack.parsing import as_list, lenient_int, parse_mbid
 
 logger = logging.getLogger(__name__)
@@ -432,18 +432,12 @@ class MusicBrainzClient:
         self,
         *,
         base_url: str,
-        user_agent: str,
-        timeout: tuple[float, float] = (5.0, 30.0),
-        retry: RetryPolicy | None = None,
-        rate_limiter: RateLimiter | None = None,
+        options: HttpOptions,
     ) -> None:
         self.http = ServiceHttp(
             service=SERVICE,
             base_url=base_url,
-            user_agent=user_agent,
-            timeout=timeout,
-            retry=retry,
-            rate_limiter=rate_limiter,
+            options=options,
         )
 
     def close(self) -> None:

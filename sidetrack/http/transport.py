@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -30,16 +29,13 @@ from sidetrack.http.errors import (
     UnavailableError,
     error_for_status,
 )
-from sidetrack.http.ratelimit import RateLimiter
+from sidetrack.http.options import HttpOptions
 from sidetrack.http.redaction import register_secret
 
 # Retry notices under the layer's name, whichever module of it logs them.
 logger = logging.getLogger("sidetrack.http")
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
-# Longest server-requested wait we sit through inside one call; longer ones surface
-# as a retryable error so the caller can stop and resume later instead of blocking.
-RETRY_AFTER_MAX_SECONDS = 120.0
 
 
 def decode_json(content: bytes) -> Any:
@@ -127,20 +123,6 @@ def _announce_retry(retry: Retry, reason: str, wait: float) -> None:
 
 
 @dataclass(frozen=True)
-class RetryPolicy:
-    """How hard a client tries. Unit tests use ``RetryPolicy.none()``."""
-
-    total: int = 4
-    backoff_factor: float = 1.0
-    backoff_max: float = 60.0
-    retry_after_max: float = RETRY_AFTER_MAX_SECONDS
-
-    @classmethod
-    def none(cls) -> RetryPolicy:
-        return cls(total=0, backoff_factor=0.0)
-
-
-@dataclass(frozen=True)
 class JsonResponse:
     data: Any
     status: int
@@ -159,27 +141,25 @@ class ServiceHttp:
         *,
         service: str,
         base_url: str,
-        user_agent: str,
-        timeout: tuple[float, float] = (5.0, 30.0),
-        retry: RetryPolicy | None = None,
-        rate_limiter: RateLimiter | None = None,
+        options: HttpOptions,
         secrets: Iterable[str] = (),
-        sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], float] = time.time,
     ) -> None:
         self.service = service
         self.base_url = base_url if base_url.endswith("/") else base_url + "/"
-        self.timeout = timeout
-        self.retry_policy = retry or RetryPolicy()
-        self.rate_limiter = rate_limiter
-        self._sleep = sleep
-        self._clock = clock
+        self.options = options
+        self.timeout = options.timeout
+        self.retry_policy = options.retry
+        self.rate_limiter = options.rate_limiter
+        self._sleep = options.sleep
+        self._clock = options.clock
         self._not_before = 0.0  # set from X-RateLimit-* headers
         for secret in secrets:
             register_secret(secret)
 
         self.session = requests.Session()
-        self.session.headers.update({"User-Agent": user_agent, "Accept": "application/json"})
+        self.session.headers.update(
+            {"User-Agent": options.user_agent, "Accept": "application/json"}
+        )
         adapter = HTTPAdapter(max_retries=self._transport_retry())
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
