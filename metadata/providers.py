@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from django.conf import settings
 
 from metadata.clients.mbid_mapper import MbidMapperClient
@@ -36,3 +39,20 @@ def get_mbid_mapper_client() -> MbidMapperClient:
     return MbidMapperClient(
         base_url=settings.MBID_MAPPER_BASE_URL, options=http_options(user_agent=user_agent)
     )
+
+
+_FACTORIES = {"musicbrainz": get_musicbrainz_client, "mbid_mapper": get_mbid_mapper_client}
+
+
+@contextmanager
+def client_for(service: str) -> Iterator[MusicBrainzClient | MbidMapperClient]:
+    """The client of a metadata service (``musicbrainz`` or ``mbid_mapper``), closed
+    when done; as ``listens.providers.client_for`` does for listen sources."""
+    factory = _FACTORIES.get(service)
+    if factory is None:
+        raise ValueError(f"no client for service {service!r}")
+    client = factory()
+    try:
+        yield client
+    finally:
+        client.close()
