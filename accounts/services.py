@@ -7,17 +7,17 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-import django_q.tasks
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
+from django.core.exceptions import ImproperlyConfigured
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import POLLED_SOURCES, ExternalAccount, ListenSource
+from accounts.signals import account_connected, ingest_requested, running_ingest_wanted
 
 logger = logging.getLogger(__name__)
 
-INGEST_TASK = "listens.tasks.ingest_account_task"
 # How long a queued ingest blocks further requests for its account if its task is
 # never started (a worker killed holding it): the scheduled ingest is not blocked.
 QUEUED_INGEST_SECONDS = 600
@@ -99,10 +99,10 @@ def connect_user_account(
                 else ExternalAccount.Status.OK
             )
             account.save(update_fields=["status", "updated_at"])
-        if created and source == ListenSource.LASTFM:
+        if created:
             pk = account.pk
             transaction.on_commit(
-                lambda: django_q.tasks.async_task("listens.tasks.taste_snapshot_task", pk)
+                lambda: account_connected.send(sender=ExternalAccount, account_id=pk, source=source)
             )
     if created:
         logger.info("connected %s", account)
@@ -202,10 +202,9 @@ def request_ingest(*, account: ExternalAccount) -> IngestRequest:
     starts it (``ingest_started``) or ``QUEUED_INGEST_SECONDS`` pass (a lost task).
     """
     if account.ingest_claimed_until is not None and account.ingest_claimed_until > timezone.now():
-        running = account.ingest_runs.filter(finished_at__isnull=True).order_by("-pk")
-        return IngestRequest(
-            account.pk, queued=False, run=running.values_list("pk", flat=True).first()
-        )
+        answers = running_ingest_wanted.send(sender=ExternalAccount, account_id=account.pk)
+        run = next((run for _, run in answers if run is not None), None)
+        return IngestRequest(account.pk, queued=False, run=run)
     name = f"ingest-{account.pk}-{secrets.token_hex(6)}"
     key = _queued_key(account.pk)
     if not cache.add(key, name, timeout=QUEUED_INGEST_SECONDS):
@@ -213,7 +212,11 @@ def request_ingest(*, account: ExternalAccount) -> IngestRequest:
     try:
         # Not on_commit: the account row exists already, and the name must be in the
         # queue before anyone is told about it.
-        django_q.tasks.async_task(INGEST_TASK, account.pk, queued_as=name, task_name=name)
+        answers = ingest_requested.send(
+            sender=ExternalAccount, account_id=account.pk, queued_as=name
+        )
+        if not answers:
+            raise ImproperlyConfigured("no installed app runs ingests (is listens installed?)")
     except BaseException:
         cache.delete(key)
         raise

@@ -789,7 +789,7 @@ def fault_counts(rules: Sequence[Fault]) -> list[str]:
 
 def run_naive(emu: Emulator, listens: Sequence[Reported]) -> Outcome:
     from metadata.providers import get_musicbrainz_client
-    from sidetrack.http import ExternalApiError
+    from sidetrack.http.errors import ExternalApiError
 
     client = get_musicbrainz_client()
     emu.reset_log()

@@ -27,8 +27,9 @@ from rest_framework.views import APIView
 from clubs import selectors, services
 from clubs.models import Club, Nomination
 from clubs.progress import Album, AlbumTrack, Overlap, Plays, Progress
-from metadata.api import UPSTREAM, album_choice_data, error_response
-from sidetrack.http import NotFoundError
+from metadata.serializers import album_choice_data
+from sidetrack.api import error_response, upstream_errors
+from sidetrack.http.errors import NotFoundError
 
 NOT_FOUND = error_response("No such club, or you are not a member of it.")
 NOT_OWNER = error_response("Only the club's owner may do this.")
@@ -528,7 +529,7 @@ class NominationListView(APIView):
                 "(as /api/albums/search/ gives them); nominate again with the chosen "
                 "`release_group_mbid`."
             ),
-            **UPSTREAM,
+            **upstream_errors("MusicBrainz"),
         },
     )
     def post(self, request: Request, club_id: str) -> Response:

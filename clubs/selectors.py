@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from django.db.models import BigIntegerField, CharField, Count, Func, QuerySet
+from django.db.models import CharField, Count, QuerySet
 from django.urls import reverse
 
 from clubs.models import Club, Membership, Nomination
@@ -29,10 +29,10 @@ from clubs.progress import (
     album_progress,
     overlap,
 )
-from listens.models import ListenEvent
+from listens.models import ListenEvent, Unindexed
 from metadata.matching import album_base, album_key, artist_matches
 from metadata.models import ArtistCreditName, Recording, ReleaseGroup, Track
-from metadata.selectors import parse_uuid
+from sidetrack.parsing import parse_mbid
 
 
 def clubs_of(*, user: Any) -> QuerySet[Club]:
@@ -142,31 +142,15 @@ def album_get(*, group: ReleaseGroup) -> Album:
     )
 
 
-class Unindexed(Func):
-    """A column the planner must not drive the query from: on SQLite a unary ``+``
-    (a no-op on any value) hides the column's index. SQLite's statistics make
-    ``duplicate_of_id IS NULL`` look selective (97% of rows are NULL) and
-    ``recording.status`` too, so it would scan those indexes instead of the
-    (user, listened_at) one; PostgreSQL estimates them correctly and gets the column."""
-
-    template = "%(expressions)s"
-
-    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
-        return self.as_sql(compiler, connection, template="+%(expressions)s", **extra)
-
-
 def counted_listens(
     *, user_ids: Sequence[int], since: datetime | None, until: datetime | None
 ) -> QuerySet[ListenEvent]:
-    """The users' listens in [since, until) that count: cross-source copies left out."""
-    listens = ListenEvent.objects.alias(
-        copy_of=Unindexed("duplicate_of_id", output_field=BigIntegerField())
-    ).filter(user_id__in=list(user_ids), copy_of__isnull=True)
-    if since is not None:
-        listens = listens.filter(listened_at__gte=since)
-    if until is not None:
-        listens = listens.filter(listened_at__lt=until)
-    return listens
+    """The users' counted listens in [since, until), read from the (user, time) index."""
+    return (
+        ListenEvent.objects.counted(hide_index=True)
+        .filter(user_id__in=list(user_ids))
+        .between(since=since, until=until)
+    )
 
 
 def album_listens(
@@ -204,7 +188,7 @@ def user_album_progress(
 
 
 def release_group_for_progress(*, mbid: Any) -> ReleaseGroup | None:
-    parsed = parse_uuid(mbid)
+    parsed = parse_mbid(mbid)
     if parsed is None:
         return None
     return ReleaseGroup.objects.select_related("artist_credit").filter(mbid=parsed).first()

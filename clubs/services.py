@@ -15,8 +15,8 @@ from clubs.models import Club, Membership, Nomination
 from metadata.clients import musicbrainz as mb
 from metadata.matching import AlbumChoice
 from metadata.models import ReleaseGroup
-from metadata.selectors import parse_uuid
 from metadata.services import import_release_group, search_albums
+from sidetrack.parsing import parse_mbid
 
 logger = logging.getLogger(__name__)
 
@@ -170,7 +170,7 @@ def nominate(
 
 def _stored_with_tracklists(mbid: str) -> ReleaseGroup | None:
     """The stored group when every one of its releases has its tracklist, else None."""
-    parsed = parse_uuid(mbid)
+    parsed = parse_mbid(mbid)
     group = ReleaseGroup.objects.filter(mbid=parsed).first() if parsed else None
     if group is None or group.preferred_release_id is None:
         return None

@@ -1,4 +1,4 @@
-"""REST endpoints for listens, now playing, stats and curation of unresolved recordings.
+"""REST endpoints for listens, now playing and stats.
 
 Regular users see their own listens only; staff see everyone's and may pass
 ``user`` (a username) to look at one user. Views parse input and call one
@@ -13,18 +13,15 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.http import Http404
 from django.urls import include, path
 from django.utils.dateparse import parse_datetime
 from django_filters import rest_framework as filters
 from django_filters.fields import IsoDateTimeField
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
-from rest_framework import mixins, serializers, viewsets
-from rest_framework.decorators import action
+from rest_framework import serializers, viewsets
 from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.pagination import Cursor, CursorPagination
-from rest_framework.permissions import IsAdminUser, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
@@ -43,10 +40,8 @@ from listens.selectors import (
     top_recordings,
     user_id_by_username,
 )
-from metadata.api import RecordingSerializer, error_response
-from metadata.curation import CurationError, assign_by_curator
-from metadata.models import Recording, RecordingAlias
-from metadata.selectors import recording_get, unresolved_recordings
+from metadata.models import Recording
+from sidetrack.api import JsonNotFoundMixin, error_response
 
 STAFF_ONLY = error_response("Only staff may do this (or look at another user).")
 NOT_FOUND = error_response("No such object visible to you.")
@@ -62,17 +57,6 @@ def target_user_id(request: Request, username: str | None) -> int:
     if user_id is None:
         raise NotFound(f"No user {username!r}.")
     return user_id
-
-
-class JsonNotFoundMixin:
-    """``get_object``'s Django ``Http404`` as DRF's ``NotFound``, so the error body
-    carries the ``not_found`` code (the shared handler reads codes off DRF exceptions)."""
-
-    def get_object(self) -> Any:
-        try:
-            return super().get_object()
-        except Http404 as error:
-            raise NotFound() from error
 
 
 # --- Listens -------------------------------------------------------------------------
@@ -491,100 +475,8 @@ class TasteView(APIView):
         return Response(TasteSnapshotSerializer(snapshots, many=True).data)
 
 
-# --- Curation (staff) ----------------------------------------------------------------
-
-
-class UnresolvedRecordingSerializer(serializers.ModelSerializer):
-    listen_count = serializers.IntegerField(
-        help_text="Plays of this report (artist, title, album, source MBID), duplicates "
-        "counted once: what a decision for this album only moves."
-    )
-    every_album_listen_count = serializers.IntegerField(
-        help_text="Plays of every unresolved report of this artist and title, on any "
-        "album: what a decision for every album moves."
-    )
-
-    class Meta:
-        model = Recording
-        fields = [
-            "id",
-            "title",
-            "artist_name",
-            "album_name",
-            "status",
-            "listen_count",
-            "every_album_listen_count",
-            "hint_mbid",
-            "resolution_attempts",
-            "last_attempt_at",
-            "next_attempt_at",
-            "last_error",
-        ]
-        read_only_fields = fields
-
-
-class ResolveSerializer(serializers.Serializer):
-    mbid = serializers.UUIDField(help_text="The MusicBrainz recording this track means.")
-    scope = serializers.ChoiceField(
-        choices=RecordingAlias.Scope.choices,
-        default=RecordingAlias.Scope.IDENTITY,
-        help_text="`identity`: this report only (its album and source MBID); `text`: every "
-        "unresolved report of this artist and title, and later ones on albums without an "
-        "answer of their own.",
-    )
-
-
-@extend_schema_view(
-    list=extend_schema(
-        tags=["curation"], responses={200: UnresolvedRecordingSerializer, 403: STAFF_ONLY}
-    ),
-    resolve=extend_schema(
-        tags=["curation"],
-        request=ResolveSerializer,
-        responses={
-            200: RecordingSerializer,
-            400: error_response("Invalid MBID, unknown to MusicBrainz, or the track is resolved."),
-            403: STAFF_ONLY,
-            404: error_response("No unresolved recording with this id."),
-            502: error_response("MusicBrainz failed."),
-            503: error_response("MusicBrainz is unavailable or not configured."),
-        },
-    ),
-)
-class UnresolvedViewSet(JsonNotFoundMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
-    """Recordings without an MBID, most played first (staff only): the admin's queue."""
-
-    permission_classes = [IsAuthenticated, IsAdminUser]
-    serializer_class = UnresolvedRecordingSerializer
-    filter_backends: list = []
-
-    def get_queryset(self) -> Any:
-        return unresolved_recordings()
-
-    @action(detail=True, methods=["post"], serializer_class=ResolveSerializer)
-    def resolve(self, request: Request, pk: str | None = None) -> Response:
-        """Tie this report to a MusicBrainz recording, as the admin's curation page does:
-        the MBID is looked up (a merged MBID gives the canonical one), every listen of
-        the scope follows, future listens resolve without a search, and the decision
-        is logged."""
-        recording = self.get_object()
-        body = ResolveSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        try:
-            resolved = assign_by_curator(
-                recording=recording,
-                reference=str(body.validated_data["mbid"]),
-                curator_id=request.user.id,
-                scope=body.validated_data["scope"],
-            )
-        except CurationError as error:
-            raise serializers.ValidationError({"mbid": [str(error)]}) from error
-        return Response(RecordingSerializer(recording_get(mbid=resolved.mbid)).data)
-
-
 router = SimpleRouter()
 router.register("listens", ListenViewSet, basename="api-listen")
-router.register("unresolved", UnresolvedViewSet, basename="api-unresolved")
 
 urlpatterns = [
     path("now-playing/", NowPlayingView.as_view(), name="api-now-playing"),

@@ -10,8 +10,9 @@ so a refresh neither waits again nor asks a failing source again at once.
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, wait
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -21,12 +22,11 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 
 from accounts.models import ExternalAccount, ListenSource
-from listens.clients.lastfm import LastfmClient
-from listens.clients.listenbrainz import ListenBrainzClient
 from listens.ingest.payloads import clean_text
-from listens.providers import get_lastfm_client, get_listenbrainz_client
+from listens.providers import SourceClient, client_for
 from metadata.services import ReportedTrack, known_recording_for_track
-from sidetrack.http import ExternalApiError, deadline_left
+from sidetrack.http.deadline import deadline_left
+from sidetrack.http.errors import ExternalApiError
 
 NOW_PLAYING_CACHE_SECONDS = 30
 # Long enough that a page refreshing every few seconds does not hammer a source
@@ -66,22 +66,21 @@ Clients = dict[str, Any]  # source -> client, or the ImproperlyConfigured that b
 def now_playing(
     *,
     account: ExternalAccount,
-    lastfm: LastfmClient | None = None,
-    listenbrainz: ListenBrainzClient | None = None,
+    client: SourceClient | None = None,
 ) -> NowPlaying | None:
-    """What one account is playing (cached briefly). Raises ``ExternalApiError``."""
+    """What one account is playing (cached briefly). Raises ``ExternalApiError``.
+    ``client``: the account's source's client, else one from settings."""
     key = _cache_key(account)
     cached = cache.get(key)
     if account.source == ListenSource.SUBMITTED:  # what the player reported, if anything
         return cached or None
     if cached is not None and not isinstance(cached, dict):
         return cached or None
-    client = (
-        (lastfm or get_lastfm_client())
-        if account.source == ListenSource.LASTFM
-        else (listenbrainz or get_listenbrainz_client())
-    )
-    result = _now_playing(account, _fetch(account.source, account.external_username, client))
+    with ExitStack() as own:
+        if client is None:
+            client = own.enter_context(client_for(account.source))
+        playing = _fetch(account.source, account.external_username, client)
+    result = _now_playing(account, playing)
     cache.set(key, result or False, NOW_PLAYING_CACHE_SECONDS)
     return result
 
@@ -89,10 +88,10 @@ def now_playing(
 def now_playing_for_user(
     *,
     username: str,
-    lastfm: LastfmClient | None = None,
-    listenbrainz: ListenBrainzClient | None = None,
+    clients: Mapping[str, SourceClient] | None = None,
 ) -> list[AccountNowPlaying]:
-    """Every enabled account of the user, in account order, each with its track or error."""
+    """Every enabled account of the user, in account order, each with its track or error.
+    ``clients``: source -> client to ask, else clients from settings (closed after)."""
     accounts = list(
         ExternalAccount.objects.exclude(status=ExternalAccount.Status.DISABLED)
         .filter(user__username=username)
@@ -113,24 +112,20 @@ def now_playing_for_user(
         else:
             answers[account.pk] = AccountNowPlaying(account, now_playing=hit or None)
     if missing:
-        clients = _clients({a.source for a in missing}, lastfm, listenbrainz)
-        for answer in _fetch_all(missing, clients):
-            answers[answer.account.pk] = answer
+        with ExitStack() as own:
+            built = _clients({a.source for a in missing}, clients or {}, own)
+            for answer in _fetch_all(missing, built):
+                answers[answer.account.pk] = answer
     return [answers[account.pk] for account in accounts]
 
 
-def _clients(
-    sources: Iterable[str], lastfm: LastfmClient | None, listenbrainz: ListenBrainzClient | None
-) -> Clients:
-    """One client per source, shared by the threads (a session's pool is thread-safe)."""
-    factories = {
-        ListenSource.LASTFM: lambda: lastfm or get_lastfm_client(),
-        ListenSource.LISTENBRAINZ: lambda: listenbrainz or get_listenbrainz_client(),
-    }
+def _clients(sources: Iterable[str], given: Mapping[str, SourceClient], own: ExitStack) -> Clients:
+    """One client per source, shared by the threads (a session's pool is thread-safe);
+    those built here are closed with ``own``."""
     clients: Clients = {}
     for source in sources:
         try:
-            clients[source] = factories[source]()
+            clients[source] = given.get(source) or own.enter_context(client_for(source))
         except ImproperlyConfigured as error:
             clients[source] = error
     return clients

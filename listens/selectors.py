@@ -65,11 +65,8 @@ def listens_filter(
     if username:
         listens = listens.filter(user__username=username)
     if not include_duplicates:
-        listens = listens.filter(duplicate_of__isnull=True)
-    if since is not None:
-        listens = listens.filter(listened_at__gte=since)
-    if until is not None:
-        listens = listens.filter(listened_at__lt=until)
+        listens = listens.counted()
+    listens = listens.between(since=since, until=until)
     if source:
         listens = listens.filter(source=source)
     if resolved is not None:
@@ -94,13 +91,8 @@ def listens_filter(
 def counted_listens(
     *, user_id: int, since: datetime | None = None, until: datetime | None = None
 ) -> QuerySet[ListenEvent]:
-    """The user's listens that count in stats: cross-source duplicates left out."""
-    listens = ListenEvent.objects.filter(user_id=user_id, duplicate_of__isnull=True)
-    if since is not None:
-        listens = listens.filter(listened_at__gte=since)
-    if until is not None:
-        listens = listens.filter(listened_at__lt=until)
-    return listens
+    """The user's listens that count in stats, in [since, until)."""
+    return ListenEvent.objects.counted().filter(user_id=user_id).between(since=since, until=until)
 
 
 def _aggregate_then_join(grouped: QuerySet[Any], outer: str, params: list[Any]) -> list[tuple]:
@@ -238,7 +230,7 @@ def user_listens_page(
     client sent in ``additional_info``, Sidetrack's resolution in ``mbid_mapping``).
     With only ``min_ts`` the ``count`` listens just after it are taken, as ListenBrainz
     does. A user without listens has 0 as newest and oldest, as on ListenBrainz."""
-    counted = ListenEvent.objects.filter(user_id=user.pk, duplicate_of__isnull=True)
+    counted = ListenEvent.objects.counted().filter(user_id=user.pk)
     listens = counted.select_related("recording")
     if min_ts is not None:
         listens = listens.filter(listened_at__gt=_utc(min_ts))

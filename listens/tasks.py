@@ -6,11 +6,14 @@ import logging
 from typing import Any
 
 import django_q.tasks
+from django.db.models import Count
 
 from accounts.models import ListenSource
 from accounts.services import ingest_started
+from listens.duplicates import repair_cross_source_duplicates
 from listens.ingest.claims import IngestAlreadyRunning
 from listens.ingest.run import ingest_account, ingestable_accounts
+from listens.models import ListenEvent
 from listens.taste import take_taste_snapshot
 
 logger = logging.getLogger(__name__)
@@ -74,4 +77,29 @@ def taste_snapshots_all_task(period: str = "overall") -> dict[str, int]:
     ids = list(ingestable_accounts(source=ListenSource.LASTFM).values_list("pk", flat=True))
     for pk in ids:
         django_q.tasks.async_task("listens.tasks.taste_snapshot_task", pk, period)
+    return {"queued": len(ids)}
+
+
+def repair_duplicates_task(user_id: int, after_id: int = 0) -> dict[str, Any]:
+    """Re-pair one batch of a user's history, then queue the next batch: a long
+    history never holds one worker for long, and other tasks run in between."""
+    batch = repair_cross_source_duplicates(user_id=user_id, after_id=after_id)
+    if batch.next_after_id is not None:
+        django_q.tasks.async_task(
+            "listens.tasks.repair_duplicates_task", user_id, batch.next_after_id
+        )
+    return {"user": user_id, "checked": batch.checked, "marked": batch.marked}
+
+
+def repair_duplicates_all_task() -> dict[str, int]:
+    """Queue a re-pairing of every user's history that has listens from two sources."""
+    ids = list(
+        ListenEvent.objects.order_by()
+        .values("user_id")
+        .annotate(sources=Count("source", distinct=True))
+        .filter(sources__gt=1)
+        .values_list("user_id", flat=True)
+    )
+    for user_id in ids:
+        django_q.tasks.async_task("listens.tasks.repair_duplicates_task", user_id)
     return {"queued": len(ids)}

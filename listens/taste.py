@@ -6,17 +6,19 @@ from accounts.models import ExternalAccount, ListenSource
 from listens.clients.lastfm import LastfmClient
 from listens.ingest.payloads import clean_text
 from listens.models import TasteSnapshot
-from listens.providers import get_lastfm_client
-from metadata.clients.musicbrainz import parse_mbid
+from listens.providers import client_for
+from sidetrack.parsing import parse_mbid
 
 
 def take_taste_snapshot(
-    *, account: ExternalAccount, period: str = "overall", lastfm: LastfmClient | None = None
+    *, account: ExternalAccount, period: str = "overall", client: LastfmClient | None = None
 ) -> list[TasteSnapshot]:
     """Store the account's Last.fm top artists and albums for ``period``."""
     if account.source != ListenSource.LASTFM:
         raise ValueError("taste snapshots come from Last.fm accounts")
-    client = lastfm or get_lastfm_client()
+    if client is None:
+        with client_for(account.source) as own:
+            return take_taste_snapshot(account=account, period=period, client=own)
     artists = client.get_top_artists(account.external_username, period=period, limit=50)
     albums = client.get_top_albums(account.external_username, period=period, limit=50)
     return [

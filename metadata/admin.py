@@ -4,7 +4,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
-from django.db.models import Count, QuerySet
+from django.db.models import OuterRef, QuerySet
 from django.http import (
     Http404,
     HttpRequest,
@@ -18,6 +18,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 
 from metadata import curation
+from metadata.listen_facts import listen_facts
 from metadata.models import (
     Artist,
     ArtistCredit,
@@ -31,7 +32,7 @@ from metadata.models import (
     UnresolvedRecording,
 )
 from metadata.selectors import curation_scopes, unresolved_recordings
-from sidetrack.http import ExternalApiError
+from sidetrack.http.errors import ExternalApiError
 
 
 def _admin_link(obj, text=None) -> str:
@@ -43,16 +44,6 @@ def _mbid_link(mbid, entity: str = "recording") -> str:
     if not mbid:
         return "—"
     return format_html('<a href="https://musicbrainz.org/{}/{}">{}</a>', entity, mbid, mbid)
-
-
-def _listen_model():
-    # listens depends on metadata, never the reverse: reach ListenEvent through the relation.
-    return Recording._meta.get_field("listens").related_model
-
-
-def _listens_url(**filters) -> str:
-    query = "&".join(f"{k}={v}" for k, v in filters.items())
-    return f"{reverse('admin:listens_listenevent_changelist')}?{query}"
 
 
 @admin.register(Artist)
@@ -174,7 +165,9 @@ class RecordingAdmin(admin.ModelAdmin):
     )
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(listen_total=Count("listens"))
+        # Every listen, copies included: the row's whole use (metadata.listen_facts).
+        plays = listen_facts().plays(counted=False, pk=OuterRef("pk"))
+        return super().get_queryset(request).annotate(listen_total=plays)
 
     @admin.display(description="listens", ordering="listen_total")
     def listen_count(self, obj: Recording) -> int:
@@ -186,7 +179,7 @@ class RecordingAdmin(admin.ModelAdmin):
             return "—"
         return format_html(
             '<a href="{}">{} listens</a>',
-            _listens_url(recording__id__exact=obj.pk),
+            listen_facts().of_recording(recording_id=obj.pk).admin_url,
             obj.listen_total,
         )
 
@@ -271,14 +264,13 @@ class ListenSourceFilter(admin.SimpleListFilter):
     parameter_name = "source"
 
     def lookups(self, request, model_admin):
-        return _listen_model()._meta.get_field("source").choices
+        return listen_facts().sources()
 
     def queryset(self, request, queryset):
         if not self.value():
             return queryset
         # A semi-join, not a join: the listen count annotation stays a total.
-        listens = _listen_model().objects.filter(source=self.value())
-        return queryset.filter(pk__in=listens.values("recording_id"))
+        return queryset.filter(pk__in=listen_facts().recording_ids(source=self.value()))
 
 
 class ListenUserFilter(admin.SimpleListFilter):
@@ -286,7 +278,7 @@ class ListenUserFilter(admin.SimpleListFilter):
     parameter_name = "user"
 
     def lookups(self, request, model_admin):
-        listeners = _listen_model().objects.filter(recording__mbid__isnull=True).values("user_id")
+        listeners = listen_facts().listener_ids(unresolved=True)
         users = get_user_model().objects.filter(pk__in=listeners).order_by("username")
         return [(str(u.pk), u.get_username()) for u in users]
 
@@ -296,8 +288,7 @@ class ListenUserFilter(admin.SimpleListFilter):
             return queryset
         if not value.isdigit():
             return queryset.none()
-        listens = _listen_model().objects.filter(user_id=int(value))
-        return queryset.filter(pk__in=listens.values("recording_id"))
+        return queryset.filter(pk__in=listen_facts().recording_ids(user_id=int(value)))
 
 
 class HasAlbumFilter(admin.SimpleListFilter):
@@ -450,7 +441,7 @@ class UnresolvedRecordingAdmin(admin.ModelAdmin):
         form: ReferenceForm,
         search: curation.CandidateSearch | None = None,
     ) -> TemplateResponse:
-        listens = track.listens.all()
+        listens = listen_facts().of_recording(recording_id=track.pk)
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
@@ -458,11 +449,9 @@ class UnresolvedRecordingAdmin(admin.ModelAdmin):
             "track": track,
             "listen_count": track.listen_count,
             "scopes": curation_scopes(recording=track),
-            "breakdown": listens.values("source", "user__username")
-            .annotate(n=Count("id"))
-            .order_by("-n", "user__username")[:20],
-            "recent_listens": listens.select_related("user").order_by("-listened_at")[:10],
-            "listens_url": _listens_url(recording__id__exact=track.pk),
+            "breakdown": listens.breakdown,
+            "recent_listens": listens.recent,
+            "listens_url": listens.admin_url,
             "decisions": CurationDecision.objects.filter(recording=track).select_related("curator")[
                 :20
             ],

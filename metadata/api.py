@@ -1,4 +1,5 @@
-"""REST endpoints for MusicBrainz-normalized metadata: lookups, album search, import.
+"""REST endpoints for MusicBrainz-normalized metadata: lookups, album search, import,
+and the curation queue of unresolved recordings (staff).
 
 Thin: parse input, call one selector or service, serialize. Upstream failures
 (``ExternalApiError``) reach ``sidetrack.api.exception_handler``, which answers
@@ -9,44 +10,35 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.urls import path
+from django.urls import include, path
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import serializers, status
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
+from rest_framework.permissions import IsAdminUser, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.routers import SimpleRouter
 from rest_framework.views import APIView
 
-from metadata.matching import AlbumChoice
-from metadata.models import Artist, Recording, Release, ReleaseGroup, Track
-from metadata.selectors import artist_get, artist_release_groups, recording_get, release_group_get
+from metadata.curation import CurationError, assign_by_curator
+from metadata.models import Artist, Recording, RecordingAlias, Release, ReleaseGroup, Track
+from metadata.selectors import (
+    artist_get,
+    artist_release_groups,
+    recording_get,
+    release_group_get,
+    unresolved_recordings,
+)
+from metadata.serializers import AlbumSearchSerializer, album_choice_data
 from metadata.services import import_release_group, search_albums
-from sidetrack.http import NotFoundError
-
-# --- Error body (documentation of what sidetrack.api.exception_handler returns) ----------
-
-
-class ErrorDetailSerializer(serializers.Serializer):
-    code = serializers.CharField()
-    message = serializers.CharField()
-    detail = serializers.JSONField(required=False, help_text="Field errors, when there are any.")
-    service = serializers.CharField(required=False, help_text="The upstream service that failed.")
-
-
-class ErrorSerializer(serializers.Serializer):
-    error = ErrorDetailSerializer()
-
-
-def error_response(description: str) -> OpenApiResponse:
-    return OpenApiResponse(response=ErrorSerializer, description=description)
-
+from sidetrack.api import JsonNotFoundMixin, error_response, upstream_errors
+from sidetrack.http.errors import NotFoundError
 
 NOT_FOUND = error_response("Not stored here (or not a valid MBID).")
-UPSTREAM = {
-    502: error_response("MusicBrainz refused or failed the request."),
-    503: error_response("MusicBrainz is unavailable or rate limiting; retry later."),
-}
+STAFF_ONLY = error_response("Only staff may do this (or look at another user).")
+UPSTREAM = upstream_errors("MusicBrainz")
 
 MBID_PARAMETER = OpenApiParameter(
     "mbid", OpenApiTypes.UUID, OpenApiParameter.PATH, description="MusicBrainz id"
@@ -170,22 +162,6 @@ class AlbumSearchQuerySerializer(serializers.Serializer):
     year = serializers.IntegerField(min_value=1, max_value=9999, required=False)
 
 
-class AlbumCandidateSerializer(serializers.Serializer):
-    mbid = serializers.UUIDField()
-    title = serializers.CharField()
-    artist_credit = serializers.CharField()
-    first_release_date = serializers.CharField(allow_null=True)
-    primary_type = serializers.CharField(allow_null=True)
-    secondary_types = serializers.ListField(child=serializers.CharField())
-    reasons = serializers.ListField(child=serializers.CharField())
-
-
-class AlbumSearchSerializer(serializers.Serializer):
-    confident = serializers.BooleanField(help_text="True when the first candidate can be taken.")
-    reason = serializers.CharField()
-    candidates = AlbumCandidateSerializer(many=True, help_text="Best first.")
-
-
 class ReleaseGroupImportSerializer(serializers.Serializer):
     mbid = serializers.UUIDField()
     country = serializers.CharField(
@@ -245,25 +221,6 @@ class RecordingDetailView(APIView):
         return Response(RecordingSerializer(recording).data)
 
 
-def album_choice_data(choice: AlbumChoice) -> dict[str, Any]:
-    return {
-        "confident": choice.confident,
-        "reason": choice.reason,
-        "candidates": [
-            {
-                "mbid": ranked.candidate.mbid,
-                "title": ranked.candidate.title,
-                "artist_credit": ranked.candidate.credit_display,
-                "first_release_date": ranked.candidate.first_release_date,
-                "primary_type": ranked.candidate.primary_type,
-                "secondary_types": list(ranked.candidate.secondary_types),
-                "reasons": list(ranked.reasons),
-            }
-            for ranked in choice.ranked
-        ],
-    }
-
-
 @extend_schema(
     tags=["metadata"],
     parameters=[AlbumSearchQuerySerializer],
@@ -317,6 +274,100 @@ class ReleaseGroupImportView(APIView):
         return Response(ReleaseGroupSerializer(group).data, status=status.HTTP_201_CREATED)
 
 
+# --- Curation (staff) ----------------------------------------------------------------
+
+
+class UnresolvedRecordingSerializer(serializers.ModelSerializer):
+    listen_count = serializers.IntegerField(
+        help_text="Plays of this report (artist, title, album, source MBID), duplicates "
+        "counted once: what a decision for this album only moves."
+    )
+    every_album_listen_count = serializers.IntegerField(
+        help_text="Plays of every unresolved report of this artist and title, on any "
+        "album: what a decision for every album moves."
+    )
+
+    class Meta:
+        model = Recording
+        fields = [
+            "id",
+            "title",
+            "artist_name",
+            "album_name",
+            "status",
+            "listen_count",
+            "every_album_listen_count",
+            "hint_mbid",
+            "resolution_attempts",
+            "last_attempt_at",
+            "next_attempt_at",
+            "last_error",
+        ]
+        read_only_fields = fields
+
+
+class ResolveSerializer(serializers.Serializer):
+    mbid = serializers.UUIDField(help_text="The MusicBrainz recording this track means.")
+    scope = serializers.ChoiceField(
+        choices=RecordingAlias.Scope.choices,
+        default=RecordingAlias.Scope.IDENTITY,
+        help_text="`identity`: this report only (its album and source MBID); `text`: every "
+        "unresolved report of this artist and title, and later ones on albums without an "
+        "answer of their own.",
+    )
+
+
+@extend_schema_view(
+    list=extend_schema(
+        tags=["curation"], responses={200: UnresolvedRecordingSerializer, 403: STAFF_ONLY}
+    ),
+    resolve=extend_schema(
+        tags=["curation"],
+        request=ResolveSerializer,
+        responses={
+            200: RecordingSerializer,
+            400: error_response("Invalid MBID, unknown to MusicBrainz, or the track is resolved."),
+            403: STAFF_ONLY,
+            404: error_response("No unresolved recording with this id."),
+            502: error_response("MusicBrainz failed."),
+            503: error_response("MusicBrainz is unavailable or not configured."),
+        },
+    ),
+)
+class UnresolvedViewSet(JsonNotFoundMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+    """Recordings without an MBID, most played first (staff only): the admin's queue."""
+
+    permission_classes = [IsAuthenticated, IsAdminUser]
+    serializer_class = UnresolvedRecordingSerializer
+    filter_backends: list = []
+
+    def get_queryset(self) -> Any:
+        return unresolved_recordings()
+
+    @action(detail=True, methods=["post"], serializer_class=ResolveSerializer)
+    def resolve(self, request: Request, pk: str | None = None) -> Response:
+        """Tie this report to a MusicBrainz recording, as the admin's curation page does:
+        the MBID is looked up (a merged MBID gives the canonical one), every listen of
+        the scope follows, future listens resolve without a search, and the decision
+        is logged."""
+        recording = self.get_object()
+        body = ResolveSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            resolved = assign_by_curator(
+                recording=recording,
+                reference=str(body.validated_data["mbid"]),
+                curator_id=request.user.id,
+                scope=body.validated_data["scope"],
+            )
+        except CurationError as error:
+            raise serializers.ValidationError({"mbid": [str(error)]}) from error
+        return Response(RecordingSerializer(recording_get(mbid=resolved.mbid)).data)
+
+
+router = SimpleRouter()
+router.register("unresolved", UnresolvedViewSet, basename="api-unresolved")
+
 # <str:mbid>, not <uuid:mbid>: a malformed MBID must get the JSON 404 body, not
 # Django's HTML page.
 urlpatterns = [
@@ -327,4 +378,5 @@ urlpatterns = [
     path("release-groups/<str:mbid>/", ReleaseGroupDetailView.as_view(), name="api-release-group"),
     path("recordings/<str:mbid>/", RecordingDetailView.as_view(), name="api-recording"),
     path("albums/search/", AlbumSearchView.as_view(), name="api-album-search"),
+    path("", include(router.urls)),
 ]

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from django.conf import settings
 
 from metadata.clients.mbid_mapper import MbidMapperClient
 from metadata.clients.musicbrainz import MusicBrainzClient
 from sidetrack.config import (
-    http_retry_policy,
-    http_timeout,
+    http_options,
     musicbrainz_rate_limiter,
     require_setting,
     sidetrack_user_agent,
@@ -23,10 +25,10 @@ def get_musicbrainz_client() -> MusicBrainzClient:
     """
     return MusicBrainzClient(
         base_url=settings.MUSICBRAINZ_BASE_URL,
-        user_agent=require_setting("SIDETRACK_MUSICBRAINZ_APP_NAME"),
-        timeout=http_timeout(),
-        retry=http_retry_policy(),
-        rate_limiter=musicbrainz_rate_limiter(),
+        options=http_options(
+            user_agent=require_setting("SIDETRACK_MUSICBRAINZ_APP_NAME"),
+            rate_limiter=musicbrainz_rate_limiter(),
+        ),
     )
 
 
@@ -35,8 +37,22 @@ def get_mbid_mapper_client() -> MbidMapperClient:
     User-Agent when set, else as Sidetrack's MusicBrainz app name."""
     user_agent = (settings.LISTENBRAINZ_USER_AGENT or "").strip() or sidetrack_user_agent()
     return MbidMapperClient(
-        base_url=settings.MBID_MAPPER_BASE_URL,
-        user_agent=user_agent,
-        timeout=http_timeout(),
-        retry=http_retry_policy(),
+        base_url=settings.MBID_MAPPER_BASE_URL, options=http_options(user_agent=user_agent)
     )
+
+
+_FACTORIES = {"musicbrainz": get_musicbrainz_client, "mbid_mapper": get_mbid_mapper_client}
+
+
+@contextmanager
+def client_for(service: str) -> Iterator[MusicBrainzClient | MbidMapperClient]:
+    """The client of a metadata service (``musicbrainz`` or ``mbid_mapper``), closed
+    when done; as ``listens.providers.client_for`` does for listen sources."""
+    factory = _FACTORIES.get(service)
+    if factory is None:
+        raise ValueError(f"no client for service {service!r}")
+    client = factory()
+    try:
+        yield client
+    finally:
+        client.close()

@@ -9,19 +9,9 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from django.db.models import (
-    Count,
-    Exists,
-    F,
-    IntegerField,
-    OuterRef,
-    Prefetch,
-    Q,
-    QuerySet,
-    Subquery,
-)
-from django.db.models.functions import Coalesce
+from django.db.models import Case, Exists, F, OuterRef, Prefetch, Q, QuerySet, When
 
+from metadata.listen_facts import listen_facts
 from metadata.models import (
     Artist,
     ArtistCreditName,
@@ -31,24 +21,11 @@ from metadata.models import (
     ReleaseGroup,
     Track,
 )
-
-# Plays, each counted once: a listen also scrobbled to the user's other source is not
-# counted again (``listens`` is the listens app's reverse relation: no import).
-PLAYS = Count("listens", filter=Q(listens__duplicate_of__isnull=True))
-
-
-def parse_uuid(value: str | uuid.UUID) -> uuid.UUID | None:
-    """``value`` as a UUID, or None when it is not one."""
-    if isinstance(value, uuid.UUID):
-        return value
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        return None
+from sidetrack.parsing import parse_mbid
 
 
 def artist_get(*, mbid: str | uuid.UUID) -> Artist | None:
-    parsed = parse_uuid(mbid)
+    parsed = parse_mbid(mbid)
     return Artist.objects.filter(mbid=parsed).first() if parsed else None
 
 
@@ -67,7 +44,7 @@ def artist_release_groups(*, artist: Artist) -> QuerySet[ReleaseGroup]:
 
 def release_group_get(*, mbid: str | uuid.UUID) -> ReleaseGroup | None:
     """A release group with its credit, releases and the preferred release's tracklist."""
-    parsed = parse_uuid(mbid)
+    parsed = parse_mbid(mbid)
     if parsed is None:
         return None
     tracks = Track.objects.select_related("recording").order_by("medium_position", "position")
@@ -84,7 +61,7 @@ def release_group_get(*, mbid: str | uuid.UUID) -> ReleaseGroup | None:
 
 def recording_get(*, mbid: str | uuid.UUID) -> Recording | None:
     """A resolved recording with the stored tracks (and their releases) it appears on."""
-    parsed = parse_uuid(mbid)
+    parsed = parse_mbid(mbid)
     if parsed is None:
         return None
     tracks = Track.objects.select_related("release__release_group").order_by(
@@ -104,21 +81,16 @@ def unresolved_recordings(*, base: QuerySet[Recording] | None = None) -> QuerySe
     counted once), ``every_album_listen_count`` those of every unresolved report of
     its artist and title, on any album: what each curation scope moves. ``base``:
     the admin's proxy model's rows."""
-    siblings = (
-        Recording.objects.filter(mbid__isnull=True, text_key=OuterRef("text_key"))
-        .exclude(text_key="")
-        .order_by()
-        .values("text_key")
-        .annotate(n=PLAYS)
-        .values("n")
-    )
+    # Plays are counted listens, as the listens app counts them (metadata.listen_facts).
+    facts = listen_facts()
     base = Recording.objects.all() if base is None else base
     return (
         base.filter(mbid__isnull=True)
-        .annotate(listen_count=PLAYS)
+        .annotate(listen_count=facts.plays(pk=OuterRef("pk")))
         .annotate(
-            every_album_listen_count=Coalesce(
-                Subquery(siblings, output_field=IntegerField()), F("listen_count")
+            every_album_listen_count=Case(
+                When(text_key="", then=F("listen_count")),
+                default=facts.plays(mbid__isnull=True, text_key=OuterRef("text_key")),
             )
         )
         .order_by("-listen_count", "pk")
@@ -146,11 +118,12 @@ def curation_scopes(*, recording: Recording) -> list[CurationScope]:
     """What a decision about this unresolved track covers in each scope: its own
     identity ("this album only"), or every unresolved report of its artist and title
     (any album, any source MBID)."""
+    plays = listen_facts().plays(pk=OuterRef("pk"))
     scopes = []
     for scope, label in RecordingAlias.Scope.choices:
         counted = list(
             scope_rows(recording=recording, scope=scope)
-            .annotate(n=PLAYS)
+            .annotate(n=plays)
             .values_list("album_name", "n")
         )
         scopes.append(

@@ -1,4 +1,4 @@
-"""Shared REST API pieces: one error body shape for every failure."""
+"""Shared REST API pieces: one error body shape for every failure, and its schema."""
 
 from __future__ import annotations
 
@@ -13,12 +13,13 @@ from django.core.exceptions import (
 )
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404
-from rest_framework import exceptions, status
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework import exceptions, serializers, status
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from sidetrack.http import ExternalApiError
+from sidetrack.http.errors import ExternalApiError
 
 
 class PayloadTooLarge(exceptions.APIException):
@@ -86,3 +87,40 @@ def _summary(status_code: int) -> str:
 class DefaultPagination(LimitOffsetPagination):
     # Without a cap, ?limit=9223372036854775808 reaches the database and fails there.
     max_limit = 1000
+
+
+# --- The error body in the schema (what exception_handler returns) ----------------------
+
+
+class ErrorDetailSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+    detail = serializers.JSONField(required=False, help_text="Field errors, when there are any.")
+    service = serializers.CharField(required=False, help_text="The upstream service that failed.")
+
+
+class ErrorSerializer(serializers.Serializer):
+    error = ErrorDetailSerializer()
+
+
+def error_response(description: str) -> OpenApiResponse:
+    return OpenApiResponse(response=ErrorSerializer, description=description)
+
+
+def upstream_errors(service: str) -> dict[int, OpenApiResponse]:
+    """The 502 and 503 answers of a view that calls ``service`` (see exception_handler)."""
+    return {
+        502: error_response(f"{service} refused or failed the request."),
+        503: error_response(f"{service} is unavailable or rate limiting; retry later."),
+    }
+
+
+class JsonNotFoundMixin:
+    """``get_object``'s Django ``Http404`` as DRF's ``NotFound``, so the error body
+    carries the ``not_found`` code (the shared handler reads codes off DRF exceptions)."""
+
+    def get_object(self) -> Any:
+        try:
+            return super().get_object()  # type: ignore[misc]
+        except Http404 as error:
+            raise exceptions.NotFound() from error

@@ -8,7 +8,9 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
 
-from sidetrack.http import RetryPolicy, SharedRateLimiter, deadline_left
+from sidetrack.http.deadline import deadline_left
+from sidetrack.http.options import HttpOptions, RetryPolicy
+from sidetrack.http.ratelimit import RateLimiter, SharedRateLimiter
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,16 @@ def http_retry_policy() -> RetryPolicy:
     if deadline_left() is not None:
         return RetryPolicy.none()
     return RetryPolicy(total=settings.HTTP_MAX_RETRIES, backoff_factor=settings.HTTP_BACKOFF_FACTOR)
+
+
+def http_options(*, user_agent: str, rate_limiter: RateLimiter | None = None) -> HttpOptions:
+    """The configured timeouts and retries for a client identifying as ``user_agent``."""
+    return HttpOptions(
+        user_agent=user_agent,
+        timeout=http_timeout(),
+        retry=http_retry_policy(),
+        rate_limiter=rate_limiter,
+    )
 
 
 def musicbrainz_rate_limiter() -> SharedRateLimiter:

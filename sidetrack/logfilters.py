@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import logging
 
-from sidetrack.http import redact_text
+from sidetrack.http.redaction import redact_text
 
 
 class RedactSecretsFilter(logging.Filter):

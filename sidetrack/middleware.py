@@ -8,7 +8,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from sidetrack.http import upstream_deadline
+from sidetrack.http.deadline import upstream_deadline
 
 LISTENBRAINZ_PREFIX = "/1/"
 API_PREFIX = "/api/"

@@ -3,6 +3,8 @@ numbers as strings, empty strings for "none", and the wrong type now and then.""
 
 from __future__ import annotations
 
+import re
+import uuid
 from typing import Any
 
 
@@ -29,3 +31,22 @@ def stripped(value: Any) -> str:
 
 def as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
+
+
+_CANONICAL_MBID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def parse_mbid(value: Any) -> str | None:
+    """A MusicBrainz id as canonical lower-case UUID text, None for anything else
+    (empty, not a string, not a UUID). The one MBID reader: clients, payloads,
+    selectors and the submission API all read MBIDs with it."""
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if not isinstance(value, str) or not value.strip():
+        return None
+    if _CANONICAL_MBID_RE.fullmatch(value):
+        return value  # as nearly every MBID comes: skip building a UUID per listen
+    try:
+        return str(uuid.UUID(value.strip()))
+    except ValueError:
+        return None

@@ -13,7 +13,7 @@ class DiscordConfig(AppConfig):
         from django.conf import settings
 
         from faces.discord import checks  # noqa: F401  (registers the system check)
-        from sidetrack.http import register_secret
+        from sidetrack.http.redaction import register_secret
 
         # Redacted from every log line and error from the start, not only once a
         # client holding it has been built.

@@ -11,7 +11,10 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sidetrack.http import REDACTED, ExternalApiError, RetryPolicy, ServiceHttp
+from sidetrack.http.errors import ExternalApiError
+from sidetrack.http.options import HttpOptions
+from sidetrack.http.redaction import REDACTED
+from sidetrack.http.transport import ServiceHttp
 
 SERVICE = "discord"
 DEFAULT_BASE_URL = "https://discord.com/api/v10/"
@@ -29,16 +32,13 @@ class DiscordClient:
         application_id: str,
         bot_token: str | None = None,
         base_url: str = DEFAULT_BASE_URL,
-        timeout: tuple[float, float] = (5.0, 30.0),
-        retry: RetryPolicy | None = None,
+        options: HttpOptions | None = None,
     ) -> None:
         self.application_id = application_id
         self.http = ServiceHttp(
             service=SERVICE,
             base_url=base_url,
-            user_agent=USER_AGENT,
-            timeout=timeout,
-            retry=retry,
+            options=options or HttpOptions(user_agent=USER_AGENT),
             secrets=[bot_token] if bot_token else [],
             retry_methods=RETRY_METHODS,
         )

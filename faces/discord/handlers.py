@@ -49,7 +49,8 @@ from faces.discord.interactions import (
 )
 from faces.discord.services import LinkRefused, code_redeem, discord_signup
 from listens.now_playing import now_playing_for_user
-from sidetrack.http import ExternalApiError, NotFoundError, upstream_deadline
+from sidetrack.http.deadline import upstream_deadline
+from sidetrack.http.errors import ExternalApiError, NotFoundError
 
 logger = logging.getLogger(__name__)
 

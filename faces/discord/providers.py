@@ -5,8 +5,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from faces.discord.client import DiscordClient
-from sidetrack.config import http_retry_policy, http_timeout
+from faces.discord.client import USER_AGENT, DiscordClient
+from sidetrack.config import http_options
 
 
 def discord_setting(name: str) -> str:
@@ -34,6 +34,5 @@ def get_discord_client(*, bot: bool = False) -> DiscordClient:
         application_id=discord_setting("DISCORD_APPLICATION_ID"),
         bot_token=discord_setting("DISCORD_BOT_TOKEN") if bot else None,
         base_url=settings.DISCORD_API_BASE_URL,
-        timeout=http_timeout(),
-        retry=http_retry_policy(),
+        options=http_options(user_agent=USER_AGENT),
     )

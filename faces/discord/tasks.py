@@ -14,7 +14,7 @@ from django.utils import timezone
 from faces.discord.handlers import command_for, finish
 from faces.discord.interactions import Interaction, Reply
 from faces.discord.providers import get_discord_client
-from sidetrack.http import ExternalApiError
+from sidetrack.http.errors import ExternalApiError
 
 logger = logging.getLogger(__name__)
 

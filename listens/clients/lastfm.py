@@ -10,25 +10,23 @@ https://www.last.fm/api/errorcodes
 from __future__ import annotations
 
 import re
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 import requests
 
-from sidetrack.http import (
+from sidetrack.http.errors import (
     AuthError,
     ExternalApiError,
     NotFoundError,
     RateLimitedError,
-    RateLimiter,
-    RetryPolicy,
-    ServiceHttp,
     UnavailableError,
 )
-from sidetrack.parsing import lenient_int, stripped
+from sidetrack.http.options import HttpOptions
+from sidetrack.http.transport import ServiceHttp
+from sidetrack.parsing import lenient_int, parse_mbid, stripped
 
 SERVICE = "lastfm"
 MAX_RECENT_TRACKS_LIMIT = 200
@@ -124,12 +122,7 @@ class LastfmClient:
         api_key: str,
         api_secret: str,
         base_url: str,
-        user_agent: str,
-        timeout: tuple[float, float] = (5.0, 30.0),
-        retry: RetryPolicy | None = None,
-        rate_limiter: RateLimiter | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], float] = time.time,
+        options: HttpOptions,
     ) -> None:
         self._api_key = api_key
         # The secret is only needed for signed (write) calls; it is registered so
@@ -137,13 +130,8 @@ class LastfmClient:
         self.http = ServiceHttp(
             service=SERVICE,
             base_url=base_url,
-            user_agent=user_agent,
-            timeout=timeout,
-            retry=retry,
-            rate_limiter=rate_limiter,
+            options=options,
             secrets=(api_key, api_secret),
-            sleep=sleep,
-            clock=clock,
         )
 
     def __repr__(self) -> str:
@@ -306,11 +294,11 @@ def parse_track(item: Mapping[str, Any]) -> LastfmTrack:
     now_playing = isinstance(attr, dict) and str(attr.get("nowplaying", "")).lower() == "true"
     return LastfmTrack(
         artist_name=_name(artist),
-        artist_mbid=_mbid(artist.get("mbid")) if isinstance(artist, dict) else None,
+        artist_mbid=parse_mbid(artist.get("mbid")) if isinstance(artist, dict) else None,
         track_name=stripped(item.get("name")),
-        track_mbid=_mbid(item.get("mbid")),
+        track_mbid=parse_mbid(item.get("mbid")),
         album_name=_name(album) or None,
-        album_mbid=_mbid(album.get("mbid")) if isinstance(album, dict) else None,
+        album_mbid=parse_mbid(album.get("mbid")) if isinstance(album, dict) else None,
         listened_at=None if now_playing else _uts(item.get("date")),
         now_playing=now_playing,
         loved=_loved(item.get("loved")),
@@ -327,7 +315,7 @@ def parse_top_artists(
     items = tuple(
         TopArtist(
             name=_name(item),
-            mbid=_mbid(item.get("mbid")),
+            mbid=parse_mbid(item.get("mbid")),
             playcount=lenient_int(item.get("playcount")) or 0,
             rank=_rank(item),
             url=stripped(item.get("url")) or None,
@@ -359,9 +347,9 @@ def parse_top_albums(
         items.append(
             TopAlbum(
                 name=_name(item),
-                mbid=_mbid(item.get("mbid")),
+                mbid=parse_mbid(item.get("mbid")),
                 artist_name=_name(artist),
-                artist_mbid=_mbid(artist.get("mbid")) if isinstance(artist, dict) else None,
+                artist_mbid=parse_mbid(artist.get("mbid")) if isinstance(artist, dict) else None,
                 playcount=lenient_int(item.get("playcount")) or 0,
                 rank=_rank(item),
                 url=stripped(item.get("url")) or None,
@@ -419,10 +407,6 @@ def _name(value: Any) -> str:
     if isinstance(value, dict):
         return stripped(value.get("name")) or stripped(value.get("#text"))
     return stripped(value)
-
-
-def _mbid(value: Any) -> str | None:
-    return stripped(value) or None
 
 
 def _loved(value: Any) -> bool | None:

@@ -11,8 +11,7 @@ integer ``listened_at`` (missing names become ``""``); anything else lands in
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -21,7 +20,9 @@ from urllib.parse import quote
 
 import requests
 
-from sidetrack.http import RateLimiter, RetryPolicy, ServiceHttp, UnavailableError
+from sidetrack.http.errors import UnavailableError
+from sidetrack.http.options import HttpOptions
+from sidetrack.http.transport import ServiceHttp
 from sidetrack.parsing import as_list, lenient_int, stripped
 
 SERVICE = "listenbrainz"
@@ -102,24 +103,14 @@ class ListenBrainzClient:
         self,
         *,
         base_url: str,
-        user_agent: str,
         token: str | None = None,
-        timeout: tuple[float, float] = (5.0, 30.0),
-        retry: RetryPolicy | None = None,
-        rate_limiter: RateLimiter | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], float] = time.time,
+        options: HttpOptions,
     ) -> None:
         self.http = ServiceHttp(
             service=SERVICE,
             base_url=base_url,
-            user_agent=user_agent,
-            timeout=timeout,
-            retry=retry,
-            rate_limiter=rate_limiter,
+            options=options,
             secrets=(token,) if token else (),
-            sleep=sleep,
-            clock=clock,
         )
         if token:
             # A header, never a query parameter: requests don't log headers and

@@ -57,3 +57,17 @@ def release_claim(account: ExternalAccount, token: str) -> None:
     ExternalAccount.objects.filter(pk=account.pk, ingest_claim_token=token).update(
         ingest_claimed_until=None, ingest_claim_token=""
     )
+
+
+class AccountClaims:
+    """The claim operations an ingest run uses, as one object it is handed: the
+    database claims above, or a test's stand-in (two workers past the claim at once)."""
+
+    def claim(self, account: ExternalAccount) -> str:
+        return claim(account)
+
+    def renew(self, account: ExternalAccount, token: str) -> None:
+        renew_claim(account, token)
+
+    def release(self, account: ExternalAccount, token: str) -> None:
+        release_claim(account, token)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 from listens.clients.lastfm import LastfmClient
 from listens.clients.listenbrainz import ListenBrainzClient
 from listens.ingest.payloads import IncomingListen, incoming_from_lastfm, incoming_from_listenbrainz
-from sidetrack.http import UnavailableError
+from sidetrack.http.errors import UnavailableError
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +36,11 @@ class FetchedPage:
 
 
 def batched_pages(
-    pages: Iterator[FetchedPage], listens: int, seconds: float = INGEST_BATCH_SECONDS
+    pages: Iterator[FetchedPage],
+    listens: int,
+    seconds: float = INGEST_BATCH_SECONDS,
+    *,
+    clock: Callable[[], float] = time.monotonic,
 ) -> Generator[FetchedPage, None, None]:
     """Consecutive pages merged up to about ``listens`` listens, stored in one
     transaction: the per-transaction work (claim lock, cursor, run log, commit)
@@ -45,15 +49,15 @@ def batched_pages(
     sees its listens stored (and the claim renewed) as it goes. A fetch that fails
     mid-batch still hands over the pages read before it."""
     batch: list[FetchedPage] = []
-    started = time.monotonic()
+    started = clock()
     try:
         for page in pages:
             batch.append(page)
             full = sum(len(item.listens) for item in batch) >= listens
-            if full or time.monotonic() - started >= seconds:
+            if full or clock() - started >= seconds:
                 yield _merged(batch)
                 batch = []
-                started = time.monotonic()
+                started = clock()
     except Exception:
         if batch:
             yield _merged(batch)
@@ -79,7 +83,12 @@ def ts(moment: datetime) -> int:
 
 
 def lastfm_pages(
-    client: LastfmClient, username: str, *, cursor: int | None, run_start: int
+    client: LastfmClient,
+    username: str,
+    *,
+    cursor: int | None,
+    run_start: int,
+    page_size: int = LASTFM_PAGE_SIZE,
 ) -> Iterator[FetchedPage]:
     """Pages from ``cursor`` to ``run_start``, oldest page first.
 
@@ -90,7 +99,9 @@ def lastfm_pages(
     """
     safe_point = cursor
     for _attempt in range(MAX_LASTFM_RESTARTS + 1):
-        walk = _lastfm_walk(client, username, cursor=safe_point, run_start=run_start)
+        walk = _lastfm_walk(
+            client, username, cursor=safe_point, run_start=run_start, page_size=page_size
+        )
         for page in walk:
             if page is None:  # the window changed under us
                 break
@@ -107,11 +118,11 @@ def lastfm_pages(
 
 
 def _lastfm_walk(
-    client: LastfmClient, username: str, *, cursor: int | None, run_start: int
+    client: LastfmClient, username: str, *, cursor: int | None, run_start: int, page_size: int
 ) -> Iterator[FetchedPage | None]:
     window = {"from_ts": cursor, "to_ts": run_start}
-    first = client.get_recent_tracks(username, page=1, limit=LASTFM_PAGE_SIZE, **window)
-    if first.total_pages is None and len(first.tracks) >= LASTFM_PAGE_SIZE:
+    first = client.get_recent_tracks(username, page=1, limit=page_size, **window)
+    if first.total_pages is None and len(first.tracks) >= page_size:
         # Without a page count a full page may hide older ones: reading it as the
         # only page would move the cursor past them.
         raise UnavailableError(
@@ -123,7 +134,7 @@ def _lastfm_walk(
             page = first
         else:
             # Page 1 is fetched again last, like every other page, to see the shift check.
-            page = client.get_recent_tracks(username, page=number, limit=LASTFM_PAGE_SIZE, **window)
+            page = client.get_recent_tracks(username, page=number, limit=page_size, **window)
             if page.total is not None and total is not None and page.total != total:
                 logger.info("%s: Last.fm history changed during paging; restarting", username)
                 yield None
@@ -140,7 +151,12 @@ def _lastfm_walk(
 
 
 def listenbrainz_pages(
-    client: ListenBrainzClient, username: str, *, cursor: int | None, run_start: int | None = None
+    client: ListenBrainzClient,
+    username: str,
+    *,
+    cursor: int | None,
+    run_start: int | None = None,
+    page_size: int = LISTENBRAINZ_PAGE_SIZE,
 ) -> Iterator[FetchedPage]:
     """Oldest listens after ``cursor`` first: with ``min_ts`` set, the server takes
     the oldest ``count`` listens after it (returned newest first). ``min_ts=0``
@@ -154,14 +170,14 @@ def listenbrainz_pages(
             username,
             min_ts=min_ts,
             max_ts=run_start + 1 if run_start is not None else None,
-            count=LISTENBRAINZ_PAGE_SIZE,
+            count=page_size,
         )
         listens = [incoming_from_listenbrainz(item) for item in page.listens]
         if not listens:
             yield FetchedPage([], None, len(page.malformed))
             return
         newest = max(ts(item.listened_at) for item in listens)
-        if len(page.listens) + len(page.malformed) < LISTENBRAINZ_PAGE_SIZE:
+        if len(page.listens) + len(page.malformed) < page_size:
             # Fewer than asked: the end of the history, that second included.
             yield FetchedPage(listens, newest, len(page.malformed))
             return

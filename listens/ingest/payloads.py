@@ -14,11 +14,17 @@ import orjson
 
 from listens.clients.lastfm import LastfmTrack
 from listens.clients.listenbrainz import LBListen, parse_listen
-from metadata.clients.musicbrainz import parse_mbid
 from metadata.matching import identity_key_digest, text_key_digest
 from metadata.resolution import Hint
 from metadata.services import ReportedTrack
-from sidetrack.http import REDACTED, SECRET_PARAM_NAMES, known_secrets, redact_text
+from sidetrack.http.redaction import (
+    REDACTED,
+    SECRET_PARAM_NAMES,
+    SECRETS,
+    SecretRegistry,
+    redact_text,
+)
+from sidetrack.parsing import parse_mbid
 
 
 class IncomingListen(NamedTuple):
@@ -90,26 +96,27 @@ def _encodable(text: str) -> str:
     return text
 
 
-def clean_payload(value: Any) -> Any:
+def clean_payload(value: Any, *, secrets: SecretRegistry = SECRETS) -> Any:
     """The payload as stored: secrets redacted (as ``redact_mapping`` does), NULs
     dropped and NaN or infinities made null (PostgreSQL refuses both in JSON)."""
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, str):
-        return redact_text(_encodable(value.replace("\x00", ""))) if value else value
+        text = _encodable(value.replace("\x00", ""))
+        return redact_text(text, secrets=secrets) if value else value
     if isinstance(value, dict):
         return {
-            (key := _encodable(redact_text(str(k).replace("\x00", "")))): (
-                REDACTED if key.lower() in SECRET_PARAM_NAMES else clean_payload(v)
+            (key := _encodable(redact_text(str(k).replace("\x00", ""), secrets=secrets))): (
+                REDACTED if key.lower() in SECRET_PARAM_NAMES else clean_payload(v, secrets=secrets)
             )
             for k, v in value.items()
         }
     if isinstance(value, list | tuple):
-        return [clean_payload(v) for v in value]
+        return [clean_payload(v, secrets=secrets) for v in value]
     return value
 
 
-def payload_json(raw: Any) -> str:
+def payload_json(raw: Any, *, secrets: SecretRegistry = SECRETS) -> str:
     """``raw`` as stored, serialized: what ``clean_payload`` would make of it.
 
     This runs for every listen, and almost every payload needs no cleaning: it is
@@ -121,8 +128,8 @@ def payload_json(raw: Any) -> str:
         text = orjson.dumps(raw).decode()
     except orjson.JSONEncodeError:
         text = None
-    if text is None or _may_need_cleaning(text):
-        cleaned = clean_payload(raw)
+    if text is None or _may_need_cleaning(text, secrets=secrets):
+        cleaned = clean_payload(raw, secrets=secrets)
         try:
             text = orjson.dumps(cleaned).decode()
         except orjson.JSONEncodeError:  # an integer past 64 bits
@@ -134,14 +141,14 @@ def payload_json(raw: Any) -> str:
 _SECRET_NAME_RE = re.compile('"(?:' + "|".join(sorted(SECRET_PARAM_NAMES)) + ')"')
 
 
-def _may_need_cleaning(text: str) -> bool:
+def _may_need_cleaning(text: str, *, secrets: SecretRegistry) -> bool:
     # Plain substring tests and a case-sensitive pattern: a case-insensitive one
     # took longer than the serializing.
     if "\\u0000" in text or "=" in text or _SECRET_NAME_RE.search(text.lower()):
         return True
     # A registered secret is letters and digits (real keys and tokens), which JSON
     # leaves as they are.
-    return any(secret in text for secret in known_secrets())
+    return any(secret in text for secret in secrets.values)
 
 
 def positive_int(value: int | None) -> int | None:

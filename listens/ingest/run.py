@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Generator, Iterator
+from contextlib import ExitStack
 from datetime import datetime
 
 from django.conf import settings
@@ -13,15 +14,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts.models import ExternalAccount, ListenSource
-from listens.clients.lastfm import LastfmClient
-from listens.clients.listenbrainz import ListenBrainzClient
-from listens.ingest.claims import (
-    IngestAlreadyRunning,
-    claim,
-    close_abandoned_runs,
-    release_claim,
-    renew_claim,
-)
+from listens.ingest.claims import AccountClaims, IngestAlreadyRunning, close_abandoned_runs
 from listens.ingest.paging import (
     LASTFM_PAGE_SIZE,
     LISTENBRAINZ_PAGE_SIZE,
@@ -34,29 +27,37 @@ from listens.ingest.paging import (
 )
 from listens.ingest.store import RecordingMemo, store_page
 from listens.models import IngestRun
-from listens.providers import get_lastfm_client, get_listenbrainz_client
-from sidetrack.http import ExternalApiError
+from listens.providers import SourceClient, client_for
+from sidetrack.http.errors import ExternalApiError
 
 logger = logging.getLogger(__name__)
+
+DATABASE_CLAIMS = AccountClaims()
 
 
 def ingest_account(
     *,
     account: ExternalAccount,
-    lastfm: LastfmClient | None = None,
-    listenbrainz: ListenBrainzClient | None = None,
+    client: SourceClient | None = None,
     on_page: Callable[[IngestRun], None] | None = None,
     now: datetime | None = None,
+    page_size: int | None = None,
+    memo: RecordingMemo | None = None,
+    claims: AccountClaims = DATABASE_CLAIMS,
 ) -> IngestRun:
     """Fetch and store everything new on one account since its cursor.
 
     Raises ``IngestAlreadyRunning`` when another worker has the account. Any
     external failure ends the run cleanly (cursor where it safely is) and is
     recorded on the run and the account; it is not raised.
+
+    ``client``: the source's client (else one from settings, closed at the end);
+    ``page_size``: listens per request (else the source's largest); ``memo`` and
+    ``claims``: what the run remembers and how it holds the account (tests).
     """
     if account.source == ListenSource.SUBMITTED:
         raise ValueError(f"{account}: submitted listens arrive through the /1/ API, not polling")
-    token = claim(account)
+    token = claims.claim(account)
     try:
         account.refresh_from_db()
         close_abandoned_runs(account)
@@ -64,21 +65,24 @@ def ingest_account(
         run = IngestRun.objects.create(account=account, cursor_before=account.last_ingested_ts)
         ExternalAccount.objects.filter(pk=account.pk).update(last_ingest_started_at=timezone.now())
     except BaseException:
-        release_claim(account, token)
+        claims.release(account, token)
         raise
-    memo = RecordingMemo()
+    memo = memo or RecordingMemo()
+    page_size = page_size or (
+        LASTFM_PAGE_SIZE if account.source == ListenSource.LASTFM else LISTENBRAINZ_PAGE_SIZE
+    )
     ahead: Generator[FetchedPage, None, None] | None = None
+    own_client = ExitStack()
     try:
-        fetched = _pages(account, run_start, lastfm, listenbrainz)  # makes the client
+        if client is None:
+            client = own_client.enter_context(client_for(account.source))
+        fetched = _pages(account, run_start, client, page_size)
         # Two batches ahead: the next one is fetched while this one is stored.
-        page_size = (
-            LASTFM_PAGE_SIZE if account.source == ListenSource.LASTFM else LISTENBRAINZ_PAGE_SIZE
-        )
         ahead = read_ahead(fetched, depth=max(2, 2 * settings.INGEST_BATCH_LISTENS // page_size))
         pages = batched_pages(ahead, settings.INGEST_BATCH_LISTENS)
         for page in pages:
             store_page(account=account, run=run, page=page, memo=memo)
-            renew_claim(account, token)
+            claims.renew(account, token)
             if on_page:
                 on_page(run)
     except ExternalApiError as error:
@@ -96,16 +100,14 @@ def ingest_account(
     finally:
         if ahead is not None:
             ahead.close()  # stops the fetching thread
-        release_claim(account, token)
+        own_client.close()  # after the thread: it may still be using the client
+        claims.release(account, token)
     account.refresh_from_db()
     return run
 
 
 def _pages(
-    account: ExternalAccount,
-    run_start: int,
-    lastfm: LastfmClient | None,
-    listenbrainz: ListenBrainzClient | None,
+    account: ExternalAccount, run_start: int, client: SourceClient, page_size: int
 ) -> Iterator[FetchedPage]:
     # Scrobbles can arrive late with a past timestamp (offline players; Last.fm takes
     # them up to two weeks old): each run reads a little behind its cursor again,
@@ -113,11 +115,10 @@ def _pages(
     cursor = account.last_ingested_ts
     if cursor is not None:
         cursor = max(1, cursor - settings.INGEST_LOOKBACK_SECONDS)
+    window = {"cursor": cursor, "run_start": run_start, "page_size": page_size}
     if account.source == ListenSource.LASTFM:
-        client = lastfm or get_lastfm_client()
-        return lastfm_pages(client, account.external_username, cursor=cursor, run_start=run_start)
-    client = listenbrainz or get_listenbrainz_client()
-    return listenbrainz_pages(client, account.external_username, cursor=cursor, run_start=run_start)
+        return lastfm_pages(client, account.external_username, **window)
+    return listenbrainz_pages(client, account.external_username, **window)
 
 
 def _finish(

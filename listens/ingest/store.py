@@ -51,25 +51,35 @@ class RecordingMemo:
     foreign key check; ``store_listens`` then stores the batch again without the memo.
     A text a curator re-pointed is seen within ``MEMO_MAX_SECONDS``."""
 
+    # How much and how long it remembers, its clock, and how it finds the recordings
+    # of identities it has not seen (tests pass their own).
+    max_texts: int = MEMO_MAX_TEXTS
+    max_seconds: float = MEMO_MAX_SECONDS
+    clock: Callable[[], float] = time.monotonic
+    find_recordings: Callable[[list[Any]], dict[str, Recording]] = recordings_for_tracks
     recordings: dict[str, Recording] = field(default_factory=dict)
     hints_checked: set[tuple[str, tuple[Hint, ...]]] = field(default_factory=set)
     started_at: datetime = field(default_factory=timezone.now)
-    cleared_at: float = field(default_factory=time.monotonic)
+    cleared_at: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.cleared_at is None:
+            self.cleared_at = self.clock()
 
     def recordings_for(self, listens: Sequence[IncomingListen]) -> dict[str, Recording]:
         unseen = [item.reported for item in listens if item.identity_key not in self.recordings]
-        too_old = time.monotonic() - self.cleared_at >= MEMO_MAX_SECONDS
-        if too_old or len(self.recordings) + len(unseen) > MEMO_MAX_TEXTS:
+        too_old = self.clock() - (self.cleared_at or 0.0) >= self.max_seconds
+        if too_old or len(self.recordings) + len(unseen) > self.max_texts:
             self.clear()
             unseen = [item.reported for item in listens]
         if unseen:
-            self.recordings |= recordings_for_tracks(unseen)
+            self.recordings |= self.find_recordings(unseen)
         return self.recordings
 
     def clear(self) -> None:
         self.recordings.clear()
         self.hints_checked.clear()
-        self.cleared_at = time.monotonic()
+        self.cleared_at = self.clock()
 
 
 def _verify_free_hints(

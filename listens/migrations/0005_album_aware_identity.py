@@ -27,7 +27,7 @@ from django.db.models.fields.json import KT
 
 
 def _hint(source, lastfm_mbid, lb_submitted, lb_mapped):
-    from metadata.clients.musicbrainz import parse_mbid
+    from sidetrack.parsing import parse_mbid
 
     if source == "lastfm":
         return parse_mbid(lastfm_mbid)

@@ -7,12 +7,12 @@ https://listenbrainz.readthedocs.io/en/latest/users/api/metadata.html
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sidetrack.http import RateLimiter, RetryPolicy, ServiceHttp
+from sidetrack.http.options import HttpOptions
+from sidetrack.http.transport import ServiceHttp
 from sidetrack.parsing import as_list, lenient_int, stripped
 
 SERVICE = "listenbrainz-mapper"
@@ -40,22 +40,12 @@ class MbidMapperClient:
         self,
         *,
         base_url: str,
-        user_agent: str,
-        timeout: tuple[float, float] = (5.0, 30.0),
-        retry: RetryPolicy | None = None,
-        rate_limiter: RateLimiter | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], float] = time.time,
+        options: HttpOptions,
     ) -> None:
         self.http = ServiceHttp(
             service=SERVICE,
             base_url=base_url,
-            user_agent=user_agent,
-            timeout=timeout,
-            retry=retry,
-            rate_limiter=rate_limiter,
-            sleep=sleep,
-            clock=clock,
+            options=options,
         )
 
     def close(self) -> None:

@@ -12,13 +12,14 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
-import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from sidetrack.http import RateLimiter, RetryPolicy, ServiceHttp, UnavailableError
-from sidetrack.parsing import as_list, lenient_int
+from sidetrack.http.errors import UnavailableError
+from sidetrack.http.options import HttpOptions
+from sidetrack.http.transport import ServiceHttp
+from sidetrack.parsing import as_list, lenient_int, parse_mbid
 
 logger = logging.getLogger(__name__)
 
@@ -162,21 +163,6 @@ def parse_partial_date(value: Any) -> str | None:
         except ValueError:
             return None
     return text
-
-
-_CANONICAL_MBID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-
-
-def parse_mbid(value: Any) -> str | None:
-    """Canonical lower-case UUID text, or None for empty/invalid values."""
-    if not isinstance(value, str) or not value.strip():
-        return None
-    if _CANONICAL_MBID_RE.fullmatch(value):
-        return value  # as nearly every MBID comes: skip building a UUID per listen
-    try:
-        return str(uuid.UUID(value.strip()))
-    except ValueError:
-        return None
 
 
 def parse_score(value: Any) -> int | None:
@@ -446,18 +432,12 @@ class MusicBrainzClient:
         self,
         *,
         base_url: str,
-        user_agent: str,
-        timeout: tuple[float, float] = (5.0, 30.0),
-        retry: RetryPolicy | None = None,
-        rate_limiter: RateLimiter | None = None,
+        options: HttpOptions,
     ) -> None:
         self.http = ServiceHttp(
             service=SERVICE,
             base_url=base_url,
-            user_agent=user_agent,
-            timeout=timeout,
-            retry=retry,
-            rate_limiter=rate_limiter,
+            options=options,
         )
 
     def close(self) -> None:

@@ -18,12 +18,10 @@ import string
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 import orjson
 import pytest
@@ -87,12 +85,11 @@ from metadata.matching import (
     text_key,
     text_key_digest,
 )
-from sidetrack import http
-from sidetrack.http import (
+from sidetrack.http.errors import ExternalApiError, UnavailableError
+from sidetrack.http.redaction import (
     REDACTED,
     SECRET_PARAM_NAMES,
-    ExternalApiError,
-    UnavailableError,
+    SecretRegistry,
     redact_mapping,
     redact_text,
     redact_url,
@@ -591,13 +588,9 @@ secrets = st.text(string.ascii_letters + string.digits, min_size=8, max_size=40)
 url_text = st.text(string.ascii_letters + string.digits + "-._~%!$'()*+,;:@/", max_size=20)
 
 
-@contextmanager
-def registered(*values: str) -> Iterator[None]:
-    """Register secrets in a fresh registry, leaving the process-wide one untouched."""
-    with mock.patch.object(http, "_known_secrets", ()):
-        for value in values:
-            http.register_secret(value)
-        yield
+def registered(*values: str) -> SecretRegistry:
+    """A fresh registry holding ``values``; the process-wide one stays untouched."""
+    return SecretRegistry(values)
 
 
 @st.composite
@@ -611,8 +604,7 @@ def text_around(draw: st.DrawFn, secret: str) -> str:
 @given(st.data(), st.lists(secrets, min_size=1, max_size=3))
 def test_redact_text_never_leaks_a_registered_secret(data, secrets_in_text):
     text = "".join(data.draw(text_around(secret)) for secret in secrets_in_text)
-    with registered(*secrets_in_text):
-        redacted = redact_text(text)
+    redacted = redact_text(text, secrets=registered(*secrets_in_text))
     for secret in secrets_in_text:
         assert secret not in redacted
 
@@ -644,8 +636,7 @@ def urls(draw: st.DrawFn, secret: str) -> str:
 @given(st.data(), secrets)
 def test_redact_url_never_leaks_a_registered_secret(data, secret):
     url = data.draw(urls(secret))
-    with registered(secret):
-        redacted = redact_url(url)
+    redacted = redact_url(url, secrets=registered(secret))
     assert secret not in redacted
 
 
@@ -678,8 +669,7 @@ def test_redact_mapping_never_leaks_a_registered_secret_in_values(data, secret, 
         return node
 
     planted = {"track": plant(value), "api_key": data.draw(json_values), "note": secret}
-    with registered(secret):
-        redacted = redact_mapping(planted)
+    redacted = redact_mapping(planted, secrets=registered(secret))
     assert redacted["api_key"] == REDACTED
     assert secret not in json.dumps(redacted, ensure_ascii=False)
 
@@ -704,9 +694,9 @@ def test_stored_payload_is_the_fully_cleaned_payload(data, secret, value):
         return node
 
     payload = {"track": plant(value), plant("name", key=True): plant(value)}
-    with registered(secret):
-        stored = payload_json(payload)
-        assert json.loads(stored) == clean_payload(payload)
+    registry = registered(secret)
+    stored = payload_json(payload, secrets=registry)
+    assert json.loads(stored) == clean_payload(payload, secrets=registry)
     assert secret not in stored
     # No NUL in any decoded string (the text may spell "\\u0000" with an escaped backslash).
     assert "\x00" not in json.dumps(json.loads(stored), ensure_ascii=False)
@@ -717,8 +707,7 @@ def test_stored_payload_is_the_fully_cleaned_payload(data, secret, value):
 @example(secret="s3cr3t-token-0123456789".replace("-", ""))
 @given(secrets)
 def test_redact_mapping_never_leaks_a_registered_secret_in_keys(secret):
-    with registered(secret):
-        redacted = redact_mapping({"sessions": {secret: {"user": "u"}}})
+    redacted = redact_mapping({"sessions": {secret: {"user": "u"}}}, secrets=registered(secret))
     assert secret not in json.dumps(redacted)
 
 

@@ -257,16 +257,17 @@ def test_setup_schedules_twice_updates_the_same_rows(settings):
     settings.INGEST_INTERVAL_MINUTES = 5
     second, _ = run("setup_schedules")
 
-    assert Schedule.objects.count() == 3
+    assert Schedule.objects.count() == 4
     minutes = dict(Schedule.objects.values_list("func", "minutes"))
     assert minutes == {
         "listens.tasks.ingest_all_task": 5,
         "metadata.tasks.resolve_unresolved_task": 60,
         "listens.tasks.taste_snapshots_all_task": 10080,
+        "listens.tasks.repair_duplicates_all_task": 10080,
     }
-    assert first.count("Created schedule") == 3
+    assert first.count("Created schedule") == 4
     assert "Updated schedule 'Ingest all accounts': listens.tasks.ingest_all_task every 5" in second
-    assert second.count("Unchanged schedule") == 2
+    assert second.count("Unchanged schedule") == 3
     ingest = Schedule.objects.get(name="Ingest all accounts")
     assert ingest.schedule_type == Schedule.MINUTES
     assert ingest.repeats == -1

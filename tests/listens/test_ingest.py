@@ -10,7 +10,6 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta, timezone
-from types import SimpleNamespace
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 from zoneinfo import ZoneInfo
@@ -24,7 +23,8 @@ from django.db import IntegrityError, connection, transaction
 from accounts.models import ExternalAccount, ListenSource
 from listens.ingest import claims, paging, payloads, store
 from listens.ingest.claims import IngestAlreadyRunning
-from listens.ingest.run import ingest_account, ingestable_accounts
+from listens.ingest.run import ingest_account as run_ingest
+from listens.ingest.run import ingestable_accounts
 from listens.models import IngestRun, ListenEvent
 from metadata.models import Recording, RecordingAlias
 from metadata.resolution import resolve_unresolved
@@ -205,9 +205,15 @@ def connection_lost() -> None:
 # --- Fixtures and helpers --------------------------------------------------------------
 
 
+def ingest_account(*, account: ExternalAccount, **kw: Any) -> IngestRun:
+    """The ingest under test, five listens to a Last.fm page: the histories here are short."""
+    if account.source == ListenSource.LASTFM:
+        kw.setdefault("page_size", 5)
+    return run_ingest(account=account, **kw)
+
+
 @pytest.fixture(autouse=True)
-def small_pages(external_settings, monkeypatch):
-    monkeypatch.setattr(paging, "LASTFM_PAGE_SIZE", 5)
+def small_batches(external_settings):
     # A transaction per page, as the invariants below are stated (see the batch tests).
     external_settings.INGEST_BATCH_LISTENS = 1
     # alice and bob are created after this: skip the slow password hashing.
@@ -336,22 +342,19 @@ def test_exception_while_storing_a_page_rolls_the_page_back_and_rerun_completes(
     assert (rerun.listens_new, rerun.listens_known) == (10, 1)
 
 
-def test_listenbrainz_network_failure_mid_history_loses_nothing_on_rerun(
-    lb_account, mocked, monkeypatch
-):
-    monkeypatch.setattr(paging, "LISTENBRAINZ_PAGE_SIZE", 5)
+def test_listenbrainz_network_failure_mid_history_loses_nothing_on_rerun(lb_account, mocked):
     listens = [lb_listen(T0 + 60 * i, f"Track {i:02d}") for i in range(12)]
     fake = FakeListenBrainz("jasjeet", listens).serve(mocked)
     fake.before[2] = connection_lost
 
-    run = ingest_account(account=lb_account)
+    run = ingest_account(account=lb_account, page_size=5)
 
     assert stored(lb_account) == lb_expected(listens[:5])
     assert reload(lb_account).last_ingested_ts == T0 + 60 * 4 - 1
     assert run.status == IngestRun.Status.FAILED
 
     fake.before.clear()
-    ingest_account(account=lb_account)
+    ingest_account(account=lb_account, page_size=5)
 
     assert stored(lb_account) == lb_expected(listens)
     assert reload(lb_account).last_ingested_ts == T0 + 60 * 11
@@ -400,7 +403,7 @@ def test_pages_are_stored_a_batch_per_transaction(lastfm_account, mocked, extern
     assert reload(lastfm_account).last_ingested_ts == RUN1 - 1
 
 
-def test_slow_pages_end_a_batch_early(monkeypatch):
+def test_slow_pages_end_a_batch_early():
     clock = [0.0]
 
     def pages():
@@ -417,9 +420,7 @@ def test_slow_pages_end_a_batch_early(monkeypatch):
             )
             yield paging.FetchedPage([listen], safe_cursor=T0 + number, malformed=number % 2)
 
-    monkeypatch.setattr(paging, "time", SimpleNamespace(monotonic=lambda: clock[0]))
-
-    batches = list(paging.batched_pages(pages(), listens=1000, seconds=30))
+    batches = list(paging.batched_pages(pages(), listens=1000, seconds=30, clock=lambda: clock[0]))
 
     assert [batch.pages for batch in batches] == [2, 2, 1]
     assert [len(batch.listens) for batch in batches] == [2, 2, 1]
@@ -511,9 +512,8 @@ def test_recording_merged_away_during_a_run_is_looked_up_again(lastfm_account, m
 
 
 def test_a_text_a_curator_repoints_during_a_run_is_followed_once_the_memo_expires(
-    lastfm_account, mocked, monkeypatch
+    lastfm_account, mocked
 ):
-    monkeypatch.setattr(store, "MEMO_MAX_SECONDS", 0)
     history = same_song_on_every_page()
     FakeLastfm(history).serve(mocked)
     chosen = []
@@ -526,7 +526,12 @@ def test_a_text_a_curator_repoints_during_a_run_is_followed_once_the_memo_expire
                 key=waiting.unresolved_key, recording=chosen[0], decided_by="curator"
             )
 
-    ingest_account(account=lastfm_account, now=at(RUN1), on_page=curator_repoints_it)
+    ingest_account(
+        account=lastfm_account,
+        now=at(RUN1),
+        on_page=curator_repoints_it,
+        memo=store.RecordingMemo(max_seconds=0),  # forgets between batches
+    )
 
     same_song = ListenEvent.objects.filter(track_name="Same Song").order_by("listened_at")
     first, *later = [listen.recording_id for listen in same_song]
@@ -534,15 +539,16 @@ def test_a_text_a_curator_repoints_during_a_run_is_followed_once_the_memo_expire
     assert later == [chosen[0].pk] * 2
 
 
-def test_a_run_with_more_texts_than_it_remembers_starts_over(lastfm_account, mocked, monkeypatch):
-    monkeypatch.setattr(store, "MEMO_MAX_TEXTS", 6)
+def test_a_run_with_more_texts_than_it_remembers_starts_over(lastfm_account, mocked):
     # Pages of 2, 5 and 5 scrobbles, oldest first; each later page repeats a text
     # of the page before. The third brings the run past 6 texts.
     titles = ["A", "B", "A", "C", "D", "E", "F", "C", "G", "H", "I", "J"]
     history = [lastfm_scrobble(ts, title) for ts, title in zip(HISTORY_TIMES, titles, strict=True)]
     FakeLastfm(history).serve(mocked)
 
-    run = ingest_account(account=lastfm_account, now=at(RUN1))
+    run = ingest_account(
+        account=lastfm_account, now=at(RUN1), memo=store.RecordingMemo(max_texts=6)
+    )
 
     assert (run.status, run.listens_new) == ("succeeded", 12)
     assert stored(lastfm_account) == lastfm_expected(history)
@@ -653,16 +659,13 @@ def test_lastfm_history_that_keeps_changing_ends_the_run_cleanly(lastfm_account,
 # --- (d) One second across a ListenBrainz page boundary -----------------------------------
 
 
-def test_listenbrainz_listens_sharing_a_second_across_pages_are_all_kept(
-    lb_account, mocked, monkeypatch
-):
-    monkeypatch.setattr(paging, "LISTENBRAINZ_PAGE_SIZE", 5)
+def test_listenbrainz_listens_sharing_a_second_across_pages_are_all_kept(lb_account, mocked):
     # Three listens in one second where the first page (the five oldest) ends.
     times = [T0, T0 + 10, T0 + 20, T0 + 30, T0 + 40, T0 + 40, T0 + 40, T0 + 50, T0 + 60]
     listens = [lb_listen(ts, f"Track {i}") for i, ts in enumerate(times)]
     fake = FakeListenBrainz("jasjeet", listens).serve(mocked)
 
-    run = ingest_account(account=lb_account)
+    run = ingest_account(account=lb_account, page_size=5)
 
     assert stored(lb_account) == lb_expected(listens)
     assert [r["min_ts"] for r in fake.requests][:2] == ["1", str(T0 + 39)]

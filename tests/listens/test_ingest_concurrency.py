@@ -14,7 +14,8 @@ import responses
 from django.db import connection, connections
 
 from accounts.models import ExternalAccount, ListenSource
-from listens.ingest import paging, run, store
+from listens.ingest import store
+from listens.ingest.claims import AccountClaims
 from listens.ingest.run import ingest_account
 from listens.models import IngestRun, ListenEvent
 from tests.listens.test_ingest import FakeLastfm, at, lastfm_scrobble
@@ -28,21 +29,30 @@ HISTORY = [lastfm_scrobble(T0 + 60 * (i // 2), f"Track {i:02d}") for i in range(
 
 
 @pytest.fixture
-def account(alice, external_settings, monkeypatch):
+def account(alice, external_settings):
     if connection.vendor == "sqlite":
         pytest.skip("needs PostgreSQL: SQLite serialises writers, so nothing runs concurrently")
-    monkeypatch.setattr(paging, "LASTFM_PAGE_SIZE", 5)
-    # Both workers get past the claim, as two hosts could while it lapses: the
-    # unique constraint is then the last word.
-    monkeypatch.setattr(run, "claim", lambda account: "bypassed")
-    monkeypatch.setattr(run, "renew_claim", lambda account, token: None)
     return ExternalAccount.objects.create(
         user=alice, source=ListenSource.LASTFM, external_username="rj"
     )
 
 
+class PastTheClaim(AccountClaims):
+    """Both workers get past the claim, as two hosts could while it lapses: the
+    unique constraint is then the last word."""
+
+    def claim(self, account: ExternalAccount) -> str:
+        return "bypassed"
+
+    def renew(self, account: ExternalAccount, token: str) -> None:
+        pass
+
+
 def run_two_workers(
-    account: ExternalAccount, fake: FakeLastfm, lockstep: threading.Barrier
+    account: ExternalAccount,
+    fake: FakeLastfm,
+    lockstep: threading.Barrier,
+    find_recordings: Callable = store.recordings_for_tracks,
 ) -> list[IngestRun]:
     """Both workers wait for each other before every request: they read and store
     the same pages at the same time."""
@@ -56,7 +66,11 @@ def run_two_workers(
     def worker() -> None:
         try:
             own = ExternalAccount.objects.get(pk=account.pk)
-            runs.append(ingest_account(account=own, now=at(RUN_START)))
+            memo = store.RecordingMemo(find_recordings=find_recordings)
+            run = ingest_account(
+                account=own, now=at(RUN_START), page_size=5, memo=memo, claims=PastTheClaim()
+            )
+            runs.append(run)
         except BaseException as error:
             failures.append(error)
             lockstep.abort()
@@ -93,19 +107,16 @@ def test_two_workers_at_once_store_each_listen_once(account):
     assert account.last_ingested_ts == RUN_START - 1
 
 
-def test_two_workers_at_once_count_each_new_listen_once(account, monkeypatch):
+def test_two_workers_at_once_count_each_new_listen_once(account):
     lockstep = threading.Barrier(2, timeout=10)
-    real_recordings_for_tracks: Callable = store.recordings_for_tracks
 
     def both_arrive_together(*args, **kwargs):
         # Both workers reach the page transaction at once: only the account-row
         # lock inside it keeps them from both counting the page as new.
         lockstep.wait()
-        return real_recordings_for_tracks(*args, **kwargs)
+        return store.recordings_for_tracks(*args, **kwargs)
 
-    monkeypatch.setattr(store, "recordings_for_tracks", both_arrive_together)
-
-    runs = run_two_workers(account, FakeLastfm(HISTORY), lockstep)
+    runs = run_two_workers(account, FakeLastfm(HISTORY), lockstep, both_arrive_together)
 
     assert stored(account) == sorted((int(s["date"]["uts"]), s["name"]) for s in HISTORY)
     assert sum(r.listens_new for r in runs) == len(HISTORY)

@@ -18,15 +18,16 @@ from listens.clients.lastfm import (
     parse_top_artists,
     parse_track,
 )
-from sidetrack.http import (
+from sidetrack.http.errors import (
     AuthError,
     ExternalApiError,
     NotFoundError,
     RateLimitedError,
-    RetryPolicy,
     UnavailableError,
 )
+from sidetrack.http.options import RetryPolicy
 from sidetrack.logfilters import RedactSecretsFilter
+from tests.http_options import split_options
 from tests.payloads import load_payload, payload_text
 
 BASE = "https://lastfm.test/2.0/"
@@ -34,15 +35,9 @@ KEY = "lfm-test-key-0123456789abcdef"
 SECRET = "lfm-test-secret-fedcba9876543210"
 
 
-def make_client(*, base_url: str = BASE, retry: RetryPolicy | None = None, **kw) -> LastfmClient:
-    return LastfmClient(
-        api_key=KEY,
-        api_secret=SECRET,
-        base_url=base_url,
-        user_agent="SidetrackTests/0.1 ( tests@example.org )",
-        retry=retry or RetryPolicy.none(),
-        **kw,
-    )
+def make_client(*, base_url: str = BASE, **kw) -> LastfmClient:
+    options, rest = split_options(kw, "SidetrackTests/0.1 ( tests@example.org )")
+    return LastfmClient(api_key=KEY, api_secret=SECRET, base_url=base_url, options=options, **rest)
 
 
 def sent(method: str, **params: object) -> dict[str, str]:

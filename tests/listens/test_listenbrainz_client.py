@@ -16,14 +16,14 @@ from listens.clients.listenbrainz import (
     parse_listens_page,
     parse_playing_now,
 )
-from sidetrack.http import (
+from sidetrack.http.errors import (
     AuthError,
     ExternalApiError,
     NotFoundError,
     RateLimitedError,
-    RetryPolicy,
     UnavailableError,
 )
+from tests.http_options import split_options
 from tests.payloads import load_payload, payload_text
 
 BASE = "https://lb.test/1/"
@@ -32,8 +32,8 @@ TOKEN = "lb-token-5f1c2a9e-8d7b-4c3e-a1f0-123456789abc"
 
 
 def make_client(**kw) -> ListenBrainzClient:
-    kw.setdefault("retry", RetryPolicy.none())
-    return ListenBrainzClient(base_url=BASE, user_agent=USER_AGENT, **kw)
+    options, rest = split_options(kw, USER_AGENT)
+    return ListenBrainzClient(base_url=BASE, options=options, **rest)
 
 
 def fixture(name: str):

@@ -7,7 +7,7 @@ import responses
 from responses import matchers
 
 from metadata.clients.mbid_mapper import MbidMapperClient, parse_lookup_response
-from sidetrack.http import RetryPolicy
+from tests.http_options import split_options
 from tests.payloads import load_payload
 
 BASE = "https://lb.test/1/"
@@ -15,8 +15,8 @@ LOOKUP = BASE + "metadata/lookup/"
 
 
 def make_client(**kw) -> MbidMapperClient:
-    kw.setdefault("retry", RetryPolicy.none())
-    return MbidMapperClient(base_url=BASE, user_agent="SidetrackTests/0.1 ( t@example.org )", **kw)
+    options, rest = split_options(kw, "SidetrackTests/0.1 ( t@example.org )")
+    return MbidMapperClient(base_url=BASE, options=options, **rest)
 
 
 def fixture(name: str):

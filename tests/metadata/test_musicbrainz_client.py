@@ -17,7 +17,8 @@ from metadata.clients.musicbrainz import (
     render_artist_credit,
 )
 from metadata.providers import get_musicbrainz_client
-from sidetrack.http import NotFoundError, RetryPolicy, UnavailableError
+from sidetrack.http.errors import NotFoundError, UnavailableError
+from sidetrack.http.options import HttpOptions, RetryPolicy
 from tests.payloads import load_payload
 
 BASE = "https://mb.test/ws/2/"
@@ -43,9 +44,9 @@ def sent(**params) -> list:
 def client():
     mb_client = MusicBrainzClient(
         base_url=BASE,
-        user_agent="SidetrackTests/0.1 ( tests@example.org )",
-        retry=RetryPolicy.none(),
-        rate_limiter=None,
+        options=HttpOptions(
+            user_agent="SidetrackTests/0.1 ( tests@example.org )", retry=RetryPolicy.none()
+        ),
     )
     yield mb_client
     mb_client.close()

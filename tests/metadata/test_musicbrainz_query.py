@@ -10,7 +10,6 @@ from metadata.clients.musicbrainz import (
     first_release_year_clause,
     lucene_escape,
     parse_artist_credit,
-    parse_mbid,
     parse_partial_date,
     parse_recording,
     parse_release,
@@ -18,6 +17,7 @@ from metadata.clients.musicbrainz import (
     parse_score,
     render_artist_credit,
 )
+from sidetrack.parsing import parse_mbid
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,8 @@ from django.core.management import call_command
 
 from sidetrack.checks import check_external_service_settings
 from sidetrack.config import require_setting
-from sidetrack.http import ServiceHttp
+from sidetrack.http.options import HttpOptions
+from sidetrack.http.transport import ServiceHttp
 
 REQUIRED = [
     "SIDETRACK_MUSICBRAINZ_APP_NAME",
@@ -59,5 +60,5 @@ def test_require_setting_names_the_variable(settings):
 
 def test_service_http_is_importable_without_settings():
     # The HTTP layer takes plain values: clients are testable without Django.
-    http = ServiceHttp(service="x", base_url="https://x.test", user_agent="X/1")
+    http = ServiceHttp(service="x", base_url="https://x.test", options=HttpOptions("X/1"))
     assert http.base_url == "https://x.test/"

@@ -9,22 +9,19 @@ import pytest
 import requests
 import responses
 
-from sidetrack.http import (
-    REDACTED,
+from sidetrack.http.deadline import deadline_left, upstream_deadline
+from sidetrack.http.errors import (
     AuthError,
     ExternalApiError,
     NotFoundError,
     RateLimitedError,
-    RetryPolicy,
-    ServiceHttp,
     UnavailableError,
-    deadline_left,
-    redact_mapping,
-    redact_url,
-    register_secret,
-    upstream_deadline,
 )
+from sidetrack.http.options import RetryPolicy
+from sidetrack.http.redaction import REDACTED, redact_mapping, redact_url, register_secret
+from sidetrack.http.transport import ServiceHttp
 from sidetrack.logfilters import RedactSecretsFilter
+from tests.http_options import split_options
 from tests.scripted_server import Reply, scripted_server
 
 BASE = "https://api.test/v1/"
@@ -32,10 +29,10 @@ KEY = "secret-key-4f9a8b7c6d5e"
 
 
 def make_http(**kwargs) -> ServiceHttp:
-    options = {"service": "test", "base_url": BASE, "user_agent": "Tests/1.0 ( t@example.org )"}
-    options.update(kwargs)
-    options.setdefault("retry", RetryPolicy.none())
-    return ServiceHttp(**options)
+    options, rest = split_options(kwargs, "Tests/1.0 ( t@example.org )")
+    rest.setdefault("base_url", BASE)
+    rest.setdefault("service", "test")
+    return ServiceHttp(options=options, **rest)
 
 
 @responses.activate

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from django.core.cache.backends.locmem import LocMemCache
 
-from sidetrack.http import DeadlineExceeded, SharedRateLimiter, upstream_deadline
+from sidetrack.http.deadline import DeadlineExceeded, upstream_deadline
+from sidetrack.http.ratelimit import SharedRateLimiter
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -45,7 +45,7 @@ class Command(SidetrackCommand):
         if source:
             listens = listens.filter(source=source)
         if exclude_duplicates:
-            listens = listens.filter(duplicate_of__isnull=True)
+            listens = listens.counted()
         rows = listens.order_by("listened_at", "pk").values_list(
             "listened_at", "artist_name", "track_name", "album_name", "recording__mbid", "source"
         )

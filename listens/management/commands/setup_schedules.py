@@ -26,13 +26,20 @@ SCHEDULES = (
         "TASTE_SNAPSHOT_INTERVAL_MINUTES",
         10080,
     ),
+    (
+        "Re-pair cross-source duplicates",
+        "listens.tasks.repair_duplicates_all_task",
+        "REPAIR_DUPLICATES_INTERVAL_MINUTES",
+        10080,
+    ),
 )
 
 
 class Command(SidetrackCommand):
     help = (
         "Create or update the django-q2 schedules (matched by name): ingest, "
-        "re-resolution and taste snapshots, every N minutes from settings."
+        "re-resolution, taste snapshots and the re-pairing of cross-source duplicates, "
+        "every N minutes from settings."
     )
 
     def handle(self, *args: Any, **options: Any) -> None:

@@ -9,7 +9,7 @@ from listens.ingest.run import ingestable_accounts
 from listens.models import TasteSnapshot
 from listens.taste import take_taste_snapshot
 from sidetrack.commands import SidetrackCommand
-from sidetrack.http import ExternalApiError
+from sidetrack.http.errors import ExternalApiError
 
 
 class Command(SidetrackCommand):

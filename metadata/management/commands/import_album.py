@@ -7,7 +7,7 @@ from django.core.management.base import CommandError
 from metadata.models import ReleaseGroup
 from metadata.services import import_release_group, search_albums
 from sidetrack.commands import SidetrackCommand
-from sidetrack.http import ExternalApiError
+from sidetrack.http.errors import ExternalApiError
 
 
 class Command(SidetrackCommand):

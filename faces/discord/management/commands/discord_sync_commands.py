@@ -7,7 +7,7 @@ from django.core.management.base import CommandError
 from faces.discord.definitions import COMMAND_DEFINITIONS
 from faces.discord.providers import get_discord_client
 from sidetrack.commands import SidetrackCommand
-from sidetrack.http import ExternalApiError
+from sidetrack.http.errors import ExternalApiError
 
 
 class Command(SidetrackCommand):

@@ -1,9 +1,8 @@
-"""The one HTTP layer every external API client uses.
-
-A client gets a :class:`ServiceHttp`: a ``requests.Session`` with its service's
-User-Agent, connect/read timeouts and an urllib3 ``Retry`` policy (exponential
-backoff for network errors and 5xx, ``Retry-After`` honoured on 429/503), an
-optional shared rate limiter, and one error type, :class:`ExternalApiError`.
+"""The transport every external API client uses: :class:`ServiceHttp`, a
+``requests.Session`` with its service's User-Agent, connect/read timeouts and an
+urllib3 ``Retry`` policy (exponential backoff for network errors and 5xx,
+``Retry-After`` honoured on 429/503), an optional shared rate limiter, and
+errors from :mod:`sidetrack.http.errors`.
 
 Nothing here touches Django settings or models: clients receive what they need
 from their factories, which keeps them testable with plain values.
@@ -13,122 +12,32 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import os
-import re
-import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from typing import Any
 
 import orjson
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-logger = logging.getLogger(__name__)
-
-# Query parameters and headers whose values are secrets wherever they appear.
-SECRET_PARAM_NAMES = frozenset(
-    {"api_key", "api_sig", "sk", "token", "session_key", "password", "secret", "authorization"}
+from sidetrack.http.deadline import DeadlineExceeded, deadline_left
+from sidetrack.http.errors import (
+    ExternalApiError,
+    RateLimitedError,
+    UnavailableError,
+    error_for_status,
 )
-REDACTED = "[REDACTED]"
+from sidetrack.http.options import HttpOptions
+from sidetrack.http.redaction import register_secret
+
+# Retry notices under the layer's name, whichever module of it logs them.
+logger = logging.getLogger("sidetrack.http")
+
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 # Every call most clients make is a read, including the mapper's POST lookups.
 DEFAULT_RETRY_METHODS = frozenset({"GET", "POST"})
-# Longest server-requested wait we sit through inside one call; longer ones surface
-# as a retryable error so the caller can stop and resume later instead of blocking.
-RETRY_AFTER_MAX_SECONDS = 120.0
-
-
-class ExternalApiError(Exception):
-    """A call to an external API failed.
-
-    ``retryable`` tells callers whether trying again later can succeed
-    (network trouble, 5xx, rate limiting, transient Last.fm codes) or not
-    (unknown user, private profile, invalid key).
-    """
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        service: str,
-        status: int | None = None,
-        code: int | str | None = None,
-        url: str | None = None,
-        retryable: bool = False,
-        retry_after: float | None = None,
-    ) -> None:
-        self.service = service
-        self.status = status
-        self.code = code
-        self.url = redact_url(url) if url else None
-        self.retryable = retryable
-        self.retry_after = retry_after
-        self.message = redact_text(message)
-        super().__init__(self.message)
-
-    def __reduce__(self) -> tuple:
-        # Keyword-only arguments defeat Exception's default pickling, and errors
-        # cross process boundaries in django-q2.
-        return (_rebuild_error, (type(self), self.message, dict(self.__dict__)))
-
-    def __str__(self) -> str:
-        parts = [f"{self.service}: {self.message}"]
-        if self.status is not None:
-            parts.append(f"HTTP {self.status}")
-        if self.code is not None:
-            parts.append(f"code {self.code}")
-        if self.url:
-            parts.append(self.url)
-        return " | ".join(parts)
-
-    def __repr__(self) -> str:
-        return (
-            f"{type(self).__name__}(service={self.service!r}, status={self.status!r}, "
-            f"code={self.code!r}, retryable={self.retryable!r}, message={self.message!r})"
-        )
-
-
-def _rebuild_error(cls: type[ExternalApiError], message: str, state: dict) -> ExternalApiError:
-    error = cls.__new__(cls)
-    Exception.__init__(error, message)
-    error.__dict__.update(state)
-    return error
-
-
-class NotFoundError(ExternalApiError):
-    """The thing asked for does not exist (unknown user, unknown MBID)."""
-
-
-class AuthError(ExternalApiError):
-    """Credentials or permissions are wrong (invalid key, private profile)."""
-
-
-class RateLimitedError(ExternalApiError):
-    """The service asked us to slow down, and waiting in-call was not enough."""
-
-
-class UnavailableError(ExternalApiError):
-    """Network failure, 5xx or a malformed answer: worth trying again later."""
-
-
-# Secret values seen by any client in this process; redacted from any text
-# that passes through redact_text, even when they appear outside a query string.
-# A tuple replaced whole, never changed in place: ingest's fetching thread reads
-# it while another thread may register a new client's key.
-_known_secrets: tuple[str, ...] = ()
-
-
-def register_secret(value: str | None) -> None:
-    global _known_secrets
-    # Short values would redact ordinary words; real keys and tokens are long.
-    if value and len(value) >= 8 and value not in _known_secrets:
-        _known_secrets = (*_known_secrets, value)
 
 
 def decode_json(content: bytes) -> Any:
@@ -140,110 +49,6 @@ def decode_json(content: bytes) -> Any:
         return orjson.loads(content)
     except orjson.JSONDecodeError:
         return json.loads(content)
-
-
-def known_secrets() -> tuple[str, ...]:
-    return _known_secrets
-
-
-# A value ends at the next parameter, space, quote or punctuation that follows a value
-# in prose ("...&api_key=KEY; retrying"): keys and tokens never contain those.
-_SECRET_PAIR_RE = re.compile(
-    r"(?i)\b(" + "|".join(sorted(SECRET_PARAM_NAMES)) + r")=([^&\s'\";,)]+)"
-)
-
-
-# A traceback's frame line; the line after it is the frame's source code.
-_FRAME_LINE_RE = re.compile(r'^\s*File "[^"]*", line \d+')
-
-
-def _redact_pairs(text: str) -> str:
-    return _SECRET_PAIR_RE.sub(lambda m: f"{m.group(1)}={REDACTED}", text)
-
-
-def _redact_pairs_outside_source(text: str) -> str:
-    """``key=value`` pairs are values everywhere but in a traceback's source lines,
-    where ``api_key=require_setting("LASTFM_API_KEY")`` is code: left as written."""
-    lines = text.split("\n")
-    after_frame = False
-    for index, line in enumerate(lines):
-        if not after_frame and "=" in line:
-            lines[index] = _redact_pairs(line)
-        after_frame = bool(_FRAME_LINE_RE.match(line))
-    return "\n".join(lines)
-
-
-def redact_text(text: str) -> str:
-    """Secret-named parameters' values and every registered secret, replaced.
-    Registered secrets are replaced everywhere, source lines included."""
-    if "=" in text:  # the pattern needs one; skipping it keeps payload scrubbing cheap
-        text = _redact_pairs_outside_source(text) if 'File "' in text else _redact_pairs(text)
-    for secret in _known_secrets:
-        if secret in text:
-            text = text.replace(secret, REDACTED)
-    return text
-
-
-def redact_url(url: str) -> str:
-    parts = urlsplit(url)
-    query = [
-        (key, REDACTED if key.lower() in SECRET_PARAM_NAMES else value)
-        for key, value in parse_qsl(parts.query, keep_blank_values=True)
-    ]
-    return redact_text(urlunsplit(parts._replace(query=urlencode(query, safe="[]"))))
-
-
-def redact_mapping(data: Any) -> Any:
-    """Deep copy of a JSON-like value with secret keys' values redacted."""
-    if isinstance(data, Mapping):
-        return {
-            redact_text(str(key)): REDACTED
-            if str(key).lower() in SECRET_PARAM_NAMES
-            else redact_mapping(value)
-            for key, value in data.items()
-        }
-    if isinstance(data, list | tuple):
-        return [redact_mapping(item) for item in data]
-    if isinstance(data, str):
-        return redact_text(data)
-    return data
-
-
-# --- One deadline for every call a web request makes ---------------------------------
-
-_deadline: ContextVar[float | None] = ContextVar("sidetrack_upstream_deadline", default=None)
-
-
-class DeadlineExceeded(Exception):
-    """Waiting (for a rate-limit slot) would end after the caller's deadline."""
-
-
-@contextmanager
-def upstream_deadline(seconds: float | None) -> Iterator[None]:
-    """Calls made inside (on this thread, or in a copied context) end by ``seconds``
-    from now: timeouts shrink to the time left, waits that would pass it fail at
-    once. Nested deadlines keep the sooner one. ``None`` or 0: no deadline."""
-    if not seconds or seconds <= 0:
-        yield
-        return
-    deadline = time.monotonic() + seconds
-    current = _deadline.get()
-    token = _deadline.set(deadline if current is None else min(current, deadline))
-    try:
-        yield
-    finally:
-        _deadline.reset(token)
-
-
-def deadline_left() -> float | None:
-    """Seconds until the current deadline (negative once passed), None without one."""
-    deadline = _deadline.get()
-    return None if deadline is None else deadline - time.monotonic()
-
-
-class RateLimiter(Protocol):
-    def acquire(self) -> None:
-        """Block until this process may send one request."""
 
 
 class ServiceRetry(Retry):
@@ -320,20 +125,6 @@ def _announce_retry(retry: Retry, reason: str, wait: float) -> None:
 
 
 @dataclass(frozen=True)
-class RetryPolicy:
-    """How hard a client tries. Unit tests use ``RetryPolicy.none()``."""
-
-    total: int = 4
-    backoff_factor: float = 1.0
-    backoff_max: float = 60.0
-    retry_after_max: float = RETRY_AFTER_MAX_SECONDS
-
-    @classmethod
-    def none(cls) -> RetryPolicy:
-        return cls(total=0, backoff_factor=0.0)
-
-
-@dataclass(frozen=True)
 class JsonResponse:
     data: Any
     status: int
@@ -352,29 +143,27 @@ class ServiceHttp:
         *,
         service: str,
         base_url: str,
-        user_agent: str,
-        timeout: tuple[float, float] = (5.0, 30.0),
-        retry: RetryPolicy | None = None,
-        rate_limiter: RateLimiter | None = None,
+        options: HttpOptions,
         secrets: Iterable[str] = (),
-        sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], float] = time.time,
         retry_methods: frozenset[str] = DEFAULT_RETRY_METHODS,
     ) -> None:
         self.service = service
         self.retry_methods = retry_methods
         self.base_url = base_url if base_url.endswith("/") else base_url + "/"
-        self.timeout = timeout
-        self.retry_policy = retry or RetryPolicy()
-        self.rate_limiter = rate_limiter
-        self._sleep = sleep
-        self._clock = clock
+        self.options = options
+        self.timeout = options.timeout
+        self.retry_policy = options.retry
+        self.rate_limiter = options.rate_limiter
+        self._sleep = options.sleep
+        self._clock = options.clock
         self._not_before = 0.0  # set from X-RateLimit-* headers
         for secret in secrets:
             register_secret(secret)
 
         self.session = requests.Session()
-        self.session.headers.update({"User-Agent": user_agent, "Accept": "application/json"})
+        self.session.headers.update(
+            {"User-Agent": options.user_agent, "Accept": "application/json"}
+        )
         adapter = HTTPAdapter(max_retries=self._transport_retry())
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
@@ -580,55 +369,6 @@ class ServiceHttp:
 _NOT_JSON = object()
 
 
-class SharedRateLimiter:
-    """At most ``rate`` requests per second across every process sharing ``cache``.
-
-    Time is cut into slots of ``1 / rate`` seconds; a request claims the first
-    free slot starting now or later with the cache's atomic ``add`` (a unique
-    row in the database cache, SET NX in Redis) and sleeps until that slot
-    begins. Workers on several hosts therefore share one budget.
-    """
-
-    def __init__(
-        self,
-        cache: Any,
-        *,
-        key: str,
-        rate: float,
-        sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        self.cache = cache
-        self.key = key
-        self.rate = rate
-        self._sleep = sleep
-        self._clock = clock
-
-    def acquire(self) -> None:
-        if self.rate <= 0:
-            return
-        interval = 1.0 / self.rate
-        # Claimed slots are only ever ahead of now, so a short expiry is safe.
-        expiry = max(60, math.ceil(interval * 10))
-        # A grant that arrives after its slot began (a slow cache round trip) would
-        # crowd the next slot's holder: give that slot up and take a later one.
-        lateness_allowed = min(0.01, interval / 10)
-        slot = math.ceil(self._clock() / interval)
-        left = deadline_left()
-        while True:
-            while not self.cache.add(f"{self.key}:{slot}", 1, timeout=expiry):
-                slot += 1
-            wait = slot * interval - self._clock()
-            if left is not None and wait > left:
-                # The slot is given up unused: a caller past its deadline must not sleep.
-                raise DeadlineExceeded(f"next free slot in {wait:.1f} s")
-            if wait >= -lateness_allowed:
-                break
-            slot = max(slot + 1, math.ceil(self._clock() / interval))
-        if wait > 0:
-            self._sleep(wait)
-
-
 class _BodyError(Exception):
     """Stands in for urllib3's error types when counting body-level retries."""
 
@@ -638,40 +378,3 @@ def _unavailable(service: str, url: str, message: str, cause: Exception) -> Unav
     # Keep the failure kind for logs, never the cause's text: it may hold the URL with its key.
     error.cause_type = type(cause).__name__  # type: ignore[attr-defined]
     return error
-
-
-def error_for_status(
-    service: str, response: requests.Response, url: str, data: Any
-) -> ExternalApiError:
-    status = response.status_code
-    message = _message_from(data) or response.reason or "request failed"
-    retry_after = _retry_after_seconds(response)
-    kwargs: dict[str, Any] = {"service": service, "status": status, "url": url}
-    if status == 404:
-        return NotFoundError(message, **kwargs)
-    if status in (401, 403):
-        return AuthError(message, **kwargs)
-    if status == 429:
-        return RateLimitedError(message, retryable=True, retry_after=retry_after, **kwargs)
-    if status >= 500:
-        return UnavailableError(message, retryable=True, retry_after=retry_after, **kwargs)
-    return ExternalApiError(message, **kwargs)
-
-
-def _message_from(data: Any) -> str | None:
-    if isinstance(data, Mapping):
-        for key in ("message", "error", "detail"):
-            value = data.get(key)
-            if isinstance(value, str) and value:
-                return value[:500]
-    return None
-
-
-def _retry_after_seconds(response: requests.Response) -> float | None:
-    value = response.headers.get("Retry-After") or response.headers.get("X-RateLimit-Reset-In")
-    if value is None:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        return None
