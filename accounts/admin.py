@@ -8,8 +8,9 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.html import format_html
+from rest_framework.authtoken.models import TokenProxy
 
-from accounts.models import POLLED_SOURCES, ExternalAccount, SubmissionToken
+from accounts.models import POLLED_SOURCES, ApiToken, ExternalAccount, SubmissionToken
 from accounts.services import request_ingest
 from accounts.submission_tokens import create_submission_token, revoke_submission_token
 
@@ -135,3 +136,25 @@ class SubmissionTokenAdmin(admin.ModelAdmin):
         for token in tokens:
             revoke_submission_token(token=token)
         self.message_user(request, f"Revoked {len(tokens)} token(s).")
+
+
+# DRF's own token admin would show (and make) plain-text tokens nothing accepts any more.
+if admin.site.is_registered(TokenProxy):
+    admin.site.unregister(TokenProxy)
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """API logins: deleting one signs that client out. Tokens are made by logging in."""
+
+    list_display = ("prefix", "user", "created_at", "last_used_at")
+    search_fields = ("user__username", "prefix")
+    list_select_related = ("user",)
+    readonly_fields = ("user", "prefix", "created_at", "last_used_at")
+    exclude = ("digest",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

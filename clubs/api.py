@@ -860,6 +860,30 @@ class CompareView(APIView):
         return Response(ComparisonSerializer(ComparisonOut(name_a, name_b, comparison)).data)
 
 
+@extend_schema(tags=["club invitations"], parameters=[INVITATION_ID])
+class AddressedInvitationAcceptView(InvitationAcceptView):
+    @extend_schema(
+        operation_id="invitations_addressed_accept",
+        request=None,
+        responses={201: ClubSerializer, 404: INVITATION_GONE, 409: CAP_REACHED},
+    )
+    def post(self, request: Request, invitation_id: str | None = None) -> Response:
+        """Accept an invitation addressed to you (listed in ``/api/invitations/``)."""
+        return super().post(request, invitation_id)
+
+
+@extend_schema(tags=["club invitations"], parameters=[INVITATION_ID])
+class AddressedInvitationDeclineView(InvitationDeclineView):
+    @extend_schema(
+        operation_id="invitations_addressed_decline",
+        request=None,
+        responses={204: None, 404: INVITATION_GONE},
+    )
+    def post(self, request: Request, invitation_id: str | None = None) -> Response:
+        """Decline an invitation addressed to you: it stops working."""
+        return super().post(request, invitation_id)
+
+
 # <str:…> ids: a malformed one must get the JSON 404 body, not Django's HTML page.
 urlpatterns = [
     path("invitations/", MyInvitationsView.as_view(), name="api-invitations"),
@@ -868,12 +892,12 @@ urlpatterns = [
     path("invitations/decline/", InvitationDeclineView.as_view(), name="api-invitation-decline"),
     path(
         "invitations/<str:invitation_id>/accept/",
-        InvitationAcceptView.as_view(),
+        AddressedInvitationAcceptView.as_view(),
         name="api-invitation-accept-addressed",
     ),
     path(
         "invitations/<str:invitation_id>/decline/",
-        InvitationDeclineView.as_view(),
+        AddressedInvitationDeclineView.as_view(),
         name="api-invitation-decline-addressed",
     ),
     path("clubs/", ClubListView.as_view(), name="api-clubs"),
