@@ -117,7 +117,12 @@ def invitations_for_user(*, user: Any, now: datetime) -> QuerySet[Invitation]:
 
 
 def usable_invitation(
-    *, user: Any, code: str | None = None, invitation_id: int | None = None, now: datetime, lock: bool
+    *,
+    user: Any,
+    code: str | None = None,
+    invitation_id: int | None = None,
+    now: datetime,
+    lock: bool,
 ) -> Invitation | None:
     """The invitation ``user`` may act on, found by its code or (for one addressed to
     them) its id; None for every reason it may not be used (one answer: a code
