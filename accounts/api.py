@@ -23,7 +23,13 @@ from drf_spectacular.utils import (
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException, NotFound, Throttled, ValidationError
+from rest_framework.exceptions import (
+    APIException,
+    NotFound,
+    PermissionDenied,
+    Throttled,
+    ValidationError,
+)
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
@@ -152,16 +158,24 @@ class AccountViewSet(
 
     def get_queryset(self) -> Any:
         accounts = ExternalAccount.objects.select_related("user").order_by("pk")
-        if not self.request.user.is_staff:
+        if not self.request.user.has_perm("accounts.view_externalaccount"):
             accounts = accounts.filter(user_id=self.request.user.pk)
         return accounts
 
     def get_object(self) -> ExternalAccount:
         # DRF's NotFound rather than Django's Http404: the error body gets its code.
         try:
-            return super().get_object()
+            account = super().get_object()
         except Http404 as error:
             raise NotFound() from error
+        changes = self.action in ("destroy", "ingest")
+        if (
+            changes
+            and account.user_id != self.request.user.pk
+            and not self.request.user.has_perm("accounts.change_externalaccount")
+        ):
+            raise PermissionDenied("Changing another user's account needs the admin's permission.")
+        return account
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """Connect an account (idempotent: a known name is returned, re-enabled if it

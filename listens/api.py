@@ -1,7 +1,9 @@
 """REST endpoints for listens, now playing, stats and curation of unresolved recordings.
 
-Regular users see their own listens only; staff see everyone's and may pass
-``user`` (a username) to look at one user. Views parse input and call one
+Users see their own listens only; a user holding ``listens.view_listenevent`` (the
+admin's permission to see listens) sees everyone's and may pass ``user`` (a username)
+to look at one user. The curation queue needs the admin's permissions on unresolved
+recordings (view to list, change to resolve). Views parse input and call one
 selector or service; querysets come from ``listens.selectors`` with everything
 they render already joined, so a page costs the same queries whatever its size.
 """
@@ -24,7 +26,7 @@ from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.pagination import Cursor, CursorPagination
-from rest_framework.permissions import IsAdminUser, IsAuthenticated
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
@@ -46,17 +48,23 @@ from metadata.api import RecordingSerializer, error_response
 from metadata.curation import CurationError, assign_by_curator
 from metadata.models import Recording, RecordingAlias
 from metadata.selectors import recording_get, unresolved_recordings
+from sidetrack.permissions import HasActionPermissions
 
-STAFF_ONLY = error_response("Only staff may do this (or look at another user).")
+STAFF_ONLY = error_response(
+    "Needs the admin's model permission (listens.view_listenevent to look at another "
+    "user; metadata.view/change_unresolvedrecording for curation)."
+)
+VIEW_LISTENS = "listens.view_listenevent"
 NOT_FOUND = error_response("No such object visible to you.")
 
 
 def target_user_id(request: Request, username: str | None) -> int:
-    """The user a stats request is about: the caller, or for staff anyone named."""
+    """The user a stats request is about: the caller, or anyone named for a user who
+    may see every listen (``listens.view_listenevent``)."""
     if not username or username == request.user.get_username():
         return request.user.pk
-    if not request.user.is_staff:
-        raise PermissionDenied("Only staff may look at another user's listens.")
+    if not request.user.has_perm(VIEW_LISTENS):
+        raise PermissionDenied("Only staff allowed to see listens may look at another user's.")
     user_id = user_id_by_username(username=username)
     if user_id is None:
         raise NotFound(f"No user {username!r}.")
@@ -204,8 +212,12 @@ class ListenFilter(filters.FilterSet):
         data = self.form.cleaned_data
         username = data.get("user") or None
         request = self.request
-        if username and username != request.user.get_username() and not request.user.is_staff:
-            raise PermissionDenied("Only staff may filter by user.")
+        if (
+            username
+            and username != request.user.get_username()
+            and not request.user.has_perm(VIEW_LISTENS)
+        ):
+            raise PermissionDenied("Only staff allowed to see listens may filter by user.")
         return listens_filter(
             queryset,
             username=username,
@@ -513,9 +525,14 @@ class ResolveSerializer(serializers.Serializer):
     ),
 )
 class UnresolvedViewSet(JsonNotFoundMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
-    """Recordings without an MBID, most played first (staff only): the admin's queue."""
+    """Recordings without an MBID, most played first: the admin's queue, with the
+    admin's permissions (view to list, change to resolve)."""
 
-    permission_classes = [IsAuthenticated, IsAdminUser]
+    permission_classes = [IsAuthenticated, HasActionPermissions]
+    required_permissions = {
+        "list": ("metadata.view_unresolvedrecording",),
+        "resolve": ("metadata.view_unresolvedrecording", "metadata.change_unresolvedrecording"),
+    }
     serializer_class = UnresolvedRecordingSerializer
     filter_backends: list = []
 

@@ -48,6 +48,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # Outermost: it sees every answer under /api/, including Django's own errors.
     "sidetrack.middleware.ApiErrorShapeMiddleware",
+    # A cache or database that cannot be reached: 503, never a 500 or DEBUG page.
+    "sidetrack.middleware.DependencyDownMiddleware",
     "sidetrack.middleware.UpstreamDeadlineMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # /static/ from the app itself (collected, compressed, hashed names): a plain
