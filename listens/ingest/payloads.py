@@ -19,6 +19,7 @@ from metadata.matching import identity_key_digest, text_key_digest
 from metadata.resolution import Hint
 from metadata.services import ReportedTrack
 from sidetrack.http import REDACTED, SECRET_PARAM_NAMES, known_secrets, redact_text
+from sidetrack.parsing import is_blank_name
 
 
 class IncomingListen(NamedTuple):
@@ -142,6 +143,16 @@ def _may_need_cleaning(text: str) -> bool:
     # A registered secret is letters and digits (real keys and tokens), which JSON
     # leaves as they are.
     return any(secret in text for secret in known_secrets())
+
+
+def blank_name_field(listen: IncomingListen) -> str | None:
+    """``"artist_name"`` or ``"track_name"`` when that name is empty after cleaning
+    (``sidetrack.parsing.is_blank_name``), else None: such a listen is never stored."""
+    if is_blank_name(listen.artist_name):
+        return "artist_name"
+    if is_blank_name(listen.track_name):
+        return "track_name"
+    return None
 
 
 def positive_int(value: int | None) -> int | None:
