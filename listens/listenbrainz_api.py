@@ -68,7 +68,12 @@ def _rate_limited(view: View) -> View:
             if row is None:
                 record_token_failure(request)
         request.submission_token = row  # type: ignore[attr-defined]
-        who = f"token:{row.pk}" if row is not None else f"addr:{digest(client_address(request))}"
+        # The digest, not the row id: ids come back after a database is reset.
+        who = (
+            f"token:{row.digest[:32]}"
+            if row is not None
+            else f"addr:{digest(client_address(request))}"
+        )
         limit = settings.LISTENBRAINZ_API_RATE_LIMIT
         window = settings.LISTENBRAINZ_API_RATE_WINDOW_SECONDS
         count = hit(f"lb-api:{who}", limit=limit, window=window)
