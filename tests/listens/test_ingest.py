@@ -857,9 +857,7 @@ def test_listenbrainz_malformed_listens_are_skipped_and_counted(lb_account, mock
     assert reload(lb_account).last_ingested_ts == 1723267385
 
 
-def test_a_polled_listen_without_an_artist_or_a_title_is_counted_never_stored(
-    lb_account, mocked
-):
+def test_a_polled_listen_without_an_artist_or_a_title_is_counted_never_stored(lb_account, mocked):
     # Issue 17: a name empty after cleaning is never stored as "" (ListenBrainz
     # refuses such a listen, so an export would carry one it cannot take back).
     listens = [
