@@ -8,9 +8,11 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.html import format_html
+from rest_framework.authtoken.models import TokenProxy
 
 from accounts.models import (
     POLLED_SOURCES,
+    ApiToken,
     ExternalAccount,
     ScrobbleApiKey,
     ScrobbleAuthRequest,
@@ -249,6 +251,28 @@ class ScrobbleAuthRequestAdmin(admin.ModelAdmin):
     list_select_related = ("user",)
     fields = ("api_key", "created_at", "user", "approved_at", "denied_at", "used_at")
     readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+# DRF's own token admin would show (and make) plain-text tokens nothing accepts any more.
+if admin.site.is_registered(TokenProxy):
+    admin.site.unregister(TokenProxy)
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """API logins: deleting one signs that client out. Tokens are made by logging in."""
+
+    list_display = ("prefix", "user", "created_at", "last_used_at")
+    search_fields = ("user__username", "prefix")
+    list_select_related = ("user",)
+    readonly_fields = ("user", "prefix", "created_at", "last_used_at")
+    exclude = ("digest",)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -1,7 +1,9 @@
 """REST endpoints for a user's listen-source accounts, and API tokens.
 
-Regular users see and change only their own accounts: anyone else's answers
-404, as if it did not exist. Staff see and change every account.
+Users see and change their own accounts; anyone else's answers 404, as if it did not
+exist, unless the caller holds the model permissions the admin checks
+(``accounts.view_externalaccount`` to see, ``change_externalaccount`` to disconnect
+or ingest).
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from typing import Any
 from django.conf import settings
 from django.http import Http404
 from django.urls import include, path
+from django.utils.decorators import method_decorator
+from django.views.decorators.debug import sensitive_post_parameters
 from drf_spectacular.utils import (
     OpenApiResponse,
     extend_schema,
@@ -19,11 +23,18 @@ from drf_spectacular.utils import (
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException, NotFound, Throttled, ValidationError
+from rest_framework.exceptions import (
+    APIException,
+    NotFound,
+    PermissionDenied,
+    Throttled,
+    ValidationError,
+)
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 
+from accounts.api_tokens import issue_api_token
 from accounts.models import (
     POLLED_SOURCE_CHOICES,
     POLLED_SOURCES,
@@ -153,16 +164,24 @@ class AccountViewSet(
 
     def get_queryset(self) -> Any:
         accounts = ExternalAccount.objects.select_related("user").order_by("pk")
-        if not self.request.user.is_staff:
+        if not self.request.user.has_perm("accounts.view_externalaccount"):
             accounts = accounts.filter(user_id=self.request.user.pk)
         return accounts
 
     def get_object(self) -> ExternalAccount:
         # DRF's NotFound rather than Django's Http404: the error body gets its code.
         try:
-            return super().get_object()
+            account = super().get_object()
         except Http404 as error:
             raise NotFound() from error
+        changes = self.action in ("destroy", "ingest")
+        if (
+            changes
+            and account.user_id != self.request.user.pk
+            and not self.request.user.has_perm("accounts.change_externalaccount")
+        ):
+            raise PermissionDenied("Changing another user's account needs the admin's permission.")
+        return account
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """Connect an account (idempotent: a known name is returned, re-enabled if it
@@ -230,20 +249,29 @@ class TokenResponseSerializer(serializers.Serializer):
         429: OpenApiResponse(description="Too many failed logins; see Retry-After (error body)."),
     },
 )
+@method_decorator(sensitive_post_parameters(), name="dispatch")
 class TokenView(ObtainAuthToken):
-    """Exchange a username and password for an API token (``Authorization: Token …``).
+    """Exchange a username and password for a new API token (``Authorization: Token …``),
+    shown in this answer only (only its digest is stored). Each login issues one; the
+    newest ``API_TOKENS_PER_USER`` keep working.
 
-    After a few wrong passwords for one username, or more from one client, it
-    answers 429 with ``Retry-After`` until the window ends."""
+    After a few wrong passwords from one client (for one username, or for any), it
+    answers 429 with ``Retry-After`` until the window ends; other clients are not
+    affected."""
 
     parser_classes = API_PARSERS  # ObtainAuthToken lists DRF's own
 
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        data = request.data
-        wait = login_wait(request, data.get("username") if hasattr(data, "get") else None)
+        # No local holds the body: a traceback's variables would show the password.
+        wait = login_wait(
+            request, request.data.get("username") if hasattr(request.data, "get") else None
+        )
         if wait is not None:
             raise Throttled(wait=wait, detail="Too many failed logins.")
-        return super().post(request, *args, **kwargs)
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        _, token = issue_api_token(user=serializer.validated_data["user"])
+        return Response({"token": token})
 
 
 class SubmissionTokenSerializer(serializers.ModelSerializer):

@@ -182,3 +182,24 @@ class ScrobbleAuthRequest(models.Model):
 
     def __str__(self) -> str:
         return f"request for {self.api_key[:8]}… ({self.created_at:%Y-%m-%d %H:%M})"
+
+
+class ApiToken(models.Model):
+    """A login token for the REST API (``Authorization: Token …``), issued by
+    ``POST /api/auth/token/``. Only a SHA-256 digest is stored, as for submission
+    tokens: a copy of the database holds no working login."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    prefix = models.CharField(max_length=12, editable=False)
+    digest = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["user_id", "-created_at"]
+        verbose_name = "API token"
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.user})"

@@ -5,14 +5,31 @@ from __future__ import annotations
 from django.contrib import admin
 from django.db.models import Count
 
-from clubs.models import Club, Membership, Nomination
+from clubs.models import Club, Invitation, Membership, Nomination
 
 
 class MembershipInline(admin.TabularInline):
+    """Members join by accepting an invitation: the admin shows and removes them, it
+    does not add anyone (that would be membership without consent)."""
+
     model = Membership
     extra = 0
     raw_id_fields = ("user",)
-    readonly_fields = ("joined_at",)
+    fields = ("user", "joined_at", "joined_via")
+    readonly_fields = ("user", "joined_at", "joined_via")
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class InvitationInline(admin.TabularInline):
+    model = Invitation
+    extra = 0
+    fields = ("prefix", "invitee_name", "expires_at", "uses", "max_uses", "revoked_at")
+    readonly_fields = ("prefix", "invitee_name", "expires_at", "uses", "max_uses")
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False  # the code is shown once, to whoever makes it: the owner, in the API
 
 
 class NominationInline(admin.TabularInline):
@@ -27,7 +44,7 @@ class ClubAdmin(admin.ModelAdmin):
     list_display = ("name", "owner", "member_count", "created_at")
     search_fields = ("name", "owner__username")
     raw_id_fields = ("owner",)
-    inlines = (MembershipInline, NominationInline)
+    inlines = (MembershipInline, InvitationInline, NominationInline)
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(member_total=Count("memberships"))

@@ -1,5 +1,6 @@
-"""REST endpoints for album clubs under /api/clubs/: clubs, members, nominations,
-standings, album progress and comparisons.
+"""REST endpoints for album clubs under /api/clubs/ and /api/invitations/: clubs,
+invitations (joining is the invitee's own act), members, nominations, standings, album
+progress and comparisons.
 
 A club is visible to its members only: to anyone else every URL under it answers
 404, as if it did not exist. Views parse input, call one selector or service and
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -25,15 +27,21 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from clubs import selectors, services
-from clubs.models import Club, Nomination
-from clubs.progress import Album, AlbumTrack, Overlap, Plays, Progress
+from clubs.models import Club, Invitation, Membership, Nomination
+from clubs.progress import Album, AlbumRelease, AlbumTrack, Plays, Progress
 from metadata.serializers import album_choice_data
 from sidetrack.api import error_response, upstream_errors
 from sidetrack.http.errors import NotFoundError
+from sidetrack.parsing import is_blank_name
 
 NOT_FOUND = error_response("No such club, or you are not a member of it.")
 NOT_OWNER = error_response("Only the club's owner may do this.")
 INVALID = error_response("The request is invalid.")
+CAP_REACHED = error_response(
+    "A cap is reached (`too_many_clubs`, `club_full`, `too_many_nominations`, "
+    "`too_many_invitations`; settings MAX_*)."
+)
+INVITATION_ID = OpenApiParameter("invitation_id", OpenApiTypes.INT, OpenApiParameter.PATH)
 CLUB_ID = OpenApiParameter("club_id", OpenApiTypes.INT, OpenApiParameter.PATH)
 NOMINATION_ID = OpenApiParameter("nomination_id", OpenApiTypes.INT, OpenApiParameter.PATH)
 USERNAME = OpenApiParameter("username", OpenApiTypes.STR, OpenApiParameter.PATH)
@@ -46,32 +54,73 @@ class ClubRuleBroken(APIException):
     default_code = "invalid"
 
 
-# --- Serializers (responses are built from selector values) ---------------------------
+class ClubCapReached(APIException):
+    """A cap on clubs, members, nominations or invitations (settings ``MAX_*``)."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "conflict"
+
+
+def validated_name(value: str) -> str:
+    """A club name with something visible in it once cleaned."""
+    if is_blank_name(value):
+        raise ValidationError("The name must not be blank.")
+    return value
+
+
+# --- Serializers: they produce every response, from models and selector values -------
+
+
+class RoundedFloatField(serializers.FloatField):
+    def to_representation(self, value: Any) -> float:
+        return round(float(value), 4)
+
+
+class CountField(serializers.IntegerField):
+    """The number of items in a sequence attribute."""
+
+    def to_representation(self, value: Any) -> int:
+        return len(value)
+
+
+JOINED_VIA_HELP = (
+    "`owner`, `invitation`, or `legacy`: added by the owner before invitations existed, "
+    "without the member's consent (they may leave at once)."
+)
+
+
+class MyMembershipSerializer(serializers.Serializer):
+    joined_at = serializers.DateTimeField(source="my_joined_at")
+    joined_via = serializers.ChoiceField(
+        source="my_joined_via", choices=Membership.JoinedVia.choices, help_text=JOINED_VIA_HELP
+    )
 
 
 class MemberSerializer(serializers.Serializer):
-    username = serializers.CharField()
+    username = serializers.CharField(source="user.username")
     joined_at = serializers.DateTimeField()
+    joined_via = serializers.ChoiceField(
+        choices=Membership.JoinedVia.choices, help_text=JOINED_VIA_HELP
+    )
 
 
 class ClubSerializer(serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
     name = serializers.CharField(max_length=200)
-    owner = serializers.CharField(read_only=True, help_text="The owner's username.")
+    owner = serializers.CharField(
+        source="owner.username", read_only=True, help_text="The owner's username."
+    )
     created_at = serializers.DateTimeField(read_only=True)
+    membership = MyMembershipSerializer(
+        source="*", read_only=True, help_text="How you joined this club."
+    )
 
     def validate_name(self, value: str) -> str:
-        if not value.strip():
-            raise ValidationError("The name must not be blank.")
-        return value
+        return validated_name(value)
 
 
 class ClubDetailSerializer(ClubSerializer):
-    members = MemberSerializer(many=True, read_only=True)
-
-
-class MemberAddSerializer(serializers.Serializer):
-    username = serializers.CharField(max_length=150)
+    members = MemberSerializer(many=True, read_only=True, source="memberships.all")
 
 
 class ReleaseGroupRefSerializer(serializers.Serializer):
@@ -80,12 +129,62 @@ class ReleaseGroupRefSerializer(serializers.Serializer):
     artist_credit = serializers.CharField()
 
 
+class NominatedGroupSerializer(ReleaseGroupRefSerializer):
+    artist_credit = serializers.CharField(source="artist_credit.name", default="")
+
+
 class NominationSerializer(serializers.Serializer):
     id = serializers.IntegerField()
-    release_group = ReleaseGroupRefSerializer()
-    nominated_by = serializers.CharField(allow_null=True)
+    release_group = NominatedGroupSerializer()
+    nominated_by = serializers.CharField(source="nominated_by.username", allow_null=True)
     starts_at = serializers.DateTimeField()
     ends_at = serializers.DateTimeField(allow_null=True)
+
+
+class InvitationCreateSerializer(serializers.Serializer):
+    username = serializers.CharField(
+        max_length=150,
+        required=False,
+        allow_blank=True,
+        help_text="Only this user may accept it, and it is listed among their invitations. "
+        "The answer is the same whether or not the name exists.",
+    )
+    expires_at = serializers.DateTimeField(
+        required=False, help_text="Default: CLUB_INVITATION_DAYS from now."
+    )
+    max_uses = serializers.IntegerField(min_value=1, max_value=1000, default=1)
+
+
+class InvitationSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    club = serializers.IntegerField(source="club_id")
+    club_name = serializers.CharField(source="club.name")
+    prefix = serializers.CharField(help_text="The code's first characters.")
+    invitee = serializers.CharField(source="invitee_name", allow_blank=True)
+    created_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField()
+    max_uses = serializers.IntegerField()
+    uses = serializers.IntegerField()
+    members_see = serializers.SerializerMethodField(
+        help_text="What members of the club see of each other."
+    )
+
+    def get_members_see(self, invitation: Invitation) -> str:
+        return services.MEMBERS_SEE
+
+
+class NewInvitationSerializer(InvitationSerializer):
+    code = serializers.CharField(help_text="The code to pass on: shown in this answer only.")
+
+
+class InvitationCodeSerializer(serializers.Serializer):
+    code = serializers.CharField(max_length=100)
+
+
+class ClubInvitationSerializer(InvitationSerializer):
+    """An invitation as its invitee sees it: the club, its owner and members."""
+
+    owner = serializers.CharField(source="club.owner.username")
 
 
 class NominateSerializer(serializers.Serializer):
@@ -108,16 +207,25 @@ class NominateSerializer(serializers.Serializer):
         return data
 
 
-class TrackProgressSerializer(serializers.Serializer):
+class TrackLineSerializer(serializers.Serializer):
     medium = serializers.IntegerField()
     position = serializers.IntegerField()
     number = serializers.CharField()
     title = serializers.CharField()
     length_ms = serializers.IntegerField(allow_null=True)
     recording_mbid = serializers.UUIDField()
-    play_count = serializers.IntegerField()
-    first_listen = serializers.DateTimeField(allow_null=True)
-    last_listen = serializers.DateTimeField(allow_null=True)
+
+
+class TrackProgressSerializer(serializers.Serializer):
+    medium = serializers.IntegerField(source="track.medium")
+    position = serializers.IntegerField(source="track.position")
+    number = serializers.CharField(source="track.number")
+    title = serializers.CharField(source="track.title")
+    length_ms = serializers.IntegerField(source="track.length_ms", allow_null=True)
+    recording_mbid = serializers.UUIDField(source="track.recording_mbid")
+    play_count = serializers.IntegerField(source="plays.count")
+    first_listen = serializers.DateTimeField(source="plays.first", allow_null=True)
+    last_listen = serializers.DateTimeField(source="plays.last", allow_null=True)
 
 
 class BonusTrackProgressSerializer(TrackProgressSerializer):
@@ -127,11 +235,13 @@ class BonusTrackProgressSerializer(TrackProgressSerializer):
 
 
 class ReleaseProgressSerializer(serializers.Serializer):
-    mbid = serializers.UUIDField()
-    title = serializers.CharField()
-    date = serializers.CharField()
-    country = serializers.CharField()
-    tracks = serializers.IntegerField(help_text="Distinct recordings on its tracklist.")
+    mbid = serializers.UUIDField(source="release.mbid")
+    title = serializers.CharField(source="release.title")
+    date = serializers.CharField(source="release.date")
+    country = serializers.CharField(source="release.country")
+    tracks = CountField(
+        source="release.recording_ids", help_text="Distinct recordings on its tracklist."
+    )
     tracks_heard = serializers.IntegerField()
 
 
@@ -141,27 +251,35 @@ class FullListenSerializer(serializers.Serializer):
 
 
 class FullListensSerializer(serializers.Serializer):
-    count = serializers.IntegerField()
-    sessions = FullListenSerializer(many=True, help_text="Oldest first.")
+    count = CountField(source="full_listens")
+    sessions = FullListenSerializer(many=True, source="full_listens", help_text="Oldest first.")
 
 
 class ProgressSummarySerializer(serializers.Serializer):
-    tracks_heard = serializers.IntegerField(help_text="Distinct tracklist recordings heard.")
-    tracklist_size = serializers.IntegerField()
-    share_heard = serializers.FloatField(help_text="tracks_heard / tracklist_size")
-    listen_count = serializers.IntegerField(help_text="Counted listens, bonus tracks included.")
-    first_listen = serializers.DateTimeField(allow_null=True)
-    last_listen = serializers.DateTimeField(allow_null=True)
-    full_listens = FullListensSerializer()
+    """Read from an object with a ``progress`` (``clubs.progress.Progress``)."""
+
+    tracks_heard = serializers.IntegerField(
+        source="progress.heard", help_text="Distinct tracklist recordings heard."
+    )
+    tracklist_size = serializers.IntegerField(source="progress.tracklist_size")
+    share_heard = RoundedFloatField(
+        source="progress.share_heard", help_text="tracks_heard / tracklist_size"
+    )
+    listen_count = serializers.IntegerField(
+        source="progress.listen_count", help_text="Counted listens, bonus tracks included."
+    )
+    first_listen = serializers.DateTimeField(source="progress.first_listen", allow_null=True)
+    last_listen = serializers.DateTimeField(source="progress.last_listen", allow_null=True)
+    full_listens = FullListensSerializer(source="progress")
 
 
 class AlbumProgressSerializer(ProgressSummarySerializer):
-    release_group = ReleaseGroupRefSerializer()
+    release_group = ReleaseGroupRefSerializer(source="album")
     since = serializers.DateTimeField(allow_null=True)
     until = serializers.DateTimeField(allow_null=True)
-    album_length_ms = serializers.IntegerField()
+    album_length_ms = serializers.IntegerField(source="album.length_ms")
     full_listen_window_ms = serializers.IntegerField()
-    full_listen_tracks_needed = serializers.IntegerField()
+    full_listen_tracks_needed = serializers.IntegerField(source="album.full_listen_tracks")
     tracks = TrackProgressSerializer(many=True, help_text="The preferred release's tracklist.")
     bonus_tracks = BonusTrackProgressSerializer(many=True)
     releases = ReleaseProgressSerializer(many=True)
@@ -190,19 +308,10 @@ class TotalsSerializer(serializers.Serializer):
     unresolved_listens = serializers.IntegerField()
 
 
-class TracklistLineSerializer(serializers.Serializer):
-    medium = serializers.IntegerField()
-    position = serializers.IntegerField()
-    number = serializers.CharField()
-    title = serializers.CharField()
-    length_ms = serializers.IntegerField(allow_null=True)
-    recording_mbid = serializers.UUIDField()
-
-
 class StandingsSerializer(NominationSerializer):
     until = serializers.DateTimeField(help_text="Counted up to: the end, or now.")
-    tracklist = TracklistLineSerializer(many=True)
-    standings = StandingSerializer(many=True, help_text="Best first.")
+    tracklist = TrackLineSerializer(many=True, source="album.tracklist")
+    standings = StandingSerializer(many=True, source="rows", help_text="Best first.")
     totals = TotalsSerializer()
 
 
@@ -220,7 +329,7 @@ class CompareQuerySerializer(PeriodQuerySerializer):
 
 
 class SharedItemSerializer(serializers.Serializer):
-    mbid = serializers.UUIDField()
+    mbid = serializers.UUIDField(source="key")
     name = serializers.CharField()
     listens_a = serializers.IntegerField()
     listens_b = serializers.IntegerField()
@@ -234,156 +343,99 @@ class OverlapSerializer(serializers.Serializer):
 class ComparisonSerializer(serializers.Serializer):
     user_a = serializers.CharField()
     user_b = serializers.CharField()
-    listens_a = serializers.IntegerField()
-    listens_b = serializers.IntegerField()
-    score = serializers.FloatField(help_text="Mean of the artist and release-group scores.")
-    artists = OverlapSerializer()
-    release_groups = OverlapSerializer()
+    listens_a = serializers.IntegerField(source="comparison.listens_a")
+    listens_b = serializers.IntegerField(source="comparison.listens_b")
+    score = serializers.FloatField(
+        source="comparison.score", help_text="Mean of the artist and release-group scores."
+    )
+    artists = OverlapSerializer(source="comparison.artists")
+    release_groups = OverlapSerializer(source="comparison.release_groups")
 
 
-# --- Presenting selector values ----------------------------------------------------------
+# --- What the serializers read: selector values, with the figures a page shows -----------
 
 
-def club_data(club: Club, *, members: bool = False) -> dict[str, Any]:
-    data = {
-        "id": club.pk,
-        "name": club.name,
-        "owner": club.owner.get_username(),
-        "created_at": club.created_at,
-    }
-    if members:
-        data["members"] = [
-            {"username": m.user.get_username(), "joined_at": m.joined_at}
-            for m in selectors.memberships_of(club=club)
+@dataclass(frozen=True)
+class TrackPlays:
+    track: AlbumTrack
+    plays: Plays
+    releases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ReleaseHeard:
+    release: AlbumRelease
+    tracks_heard: int
+
+
+@dataclass(frozen=True)
+class AlbumProgressOut:
+    """One user's progress on an album over a period."""
+
+    album: Album
+    progress: Progress
+    since: datetime | None
+    until: datetime | None
+
+    @property
+    def full_listen_window_ms(self) -> int:
+        return int(self.album.full_listen_window.total_seconds() * 1000)
+
+    def _plays(self, track: AlbumTrack) -> Plays:
+        return self.progress.plays.get(track.recording_id) or Plays()
+
+    @property
+    def tracks(self) -> list[TrackPlays]:
+        return [TrackPlays(t, self._plays(t)) for t in self.album.tracklist]
+
+    @property
+    def bonus_tracks(self) -> list[TrackPlays]:
+        return [
+            TrackPlays(b.track, self._plays(b.track), b.release_mbids) for b in self.album.bonus
         ]
-    return data
+
+    @property
+    def releases(self) -> list[ReleaseHeard]:
+        heard = self.progress.plays.keys()
+        return [ReleaseHeard(r, len(r.recording_ids & heard)) for r in self.album.releases]
 
 
-def group_data(nomination: Nomination) -> dict[str, Any]:
-    group = nomination.release_group
-    return {
-        "mbid": group.mbid,
-        "title": group.title,
-        "artist_credit": group.artist_credit.name if group.artist_credit_id else "",
-    }
+@dataclass(frozen=True)
+class StandingRow:
+    rank: int
+    username: str
+    progress: Progress
+    unresolved: dict[str, Any]
 
 
-def nomination_data(nomination: Nomination) -> dict[str, Any]:
-    by = nomination.nominated_by
-    return {
-        "id": nomination.pk,
-        "release_group": group_data(nomination),
-        "nominated_by": by.get_username() if by else None,
-        "starts_at": nomination.starts_at,
-        "ends_at": nomination.ends_at,
-    }
+class StandingsOut:
+    """A nomination's standings, as ``StandingsSerializer`` reads them."""
 
-
-def line_data(track: AlbumTrack) -> dict[str, Any]:
-    return {
-        "medium": track.medium,
-        "position": track.position,
-        "number": track.number,
-        "title": track.title,
-        "length_ms": track.length_ms,
-        "recording_mbid": track.recording_mbid,
-    }
-
-
-def plays_data(plays: Plays | None) -> dict[str, Any]:
-    plays = plays or Plays()
-    return {"play_count": plays.count, "first_listen": plays.first, "last_listen": plays.last}
-
-
-def summary_data(progress: Progress) -> dict[str, Any]:
-    return {
-        "tracks_heard": progress.heard,
-        "tracklist_size": progress.tracklist_size,
-        "share_heard": round(progress.share_heard, 4),
-        "listen_count": progress.listen_count,
-        "first_listen": progress.first_listen,
-        "last_listen": progress.last_listen,
-        "full_listens": {
-            "count": len(progress.full_listens),
-            "sessions": [
-                {"started_at": f.started_at, "finished_at": f.finished_at}
-                for f in progress.full_listens
-            ],
-        },
-    }
-
-
-def progress_data(
-    album: Album, progress: Progress, *, since: datetime | None, until: datetime | None
-) -> dict[str, Any]:
-    return {
-        "release_group": {
-            "mbid": album.mbid,
-            "title": album.title,
-            "artist_credit": album.artist_credit,
-        },
-        "since": since,
-        "until": until,
-        **summary_data(progress),
-        "album_length_ms": album.length_ms,
-        "full_listen_window_ms": int(album.full_listen_window.total_seconds() * 1000),
-        "full_listen_tracks_needed": album.full_listen_tracks,
-        "tracks": [
-            {**line_data(t), **plays_data(progress.plays.get(t.recording_id))}
-            for t in album.tracklist
-        ],
-        "bonus_tracks": [
-            {
-                **line_data(b.track),
-                **plays_data(progress.plays.get(b.track.recording_id)),
-                "releases": list(b.release_mbids),
-            }
-            for b in album.bonus
-        ],
-        "releases": [
-            {
-                "mbid": r.mbid,
-                "title": r.title,
-                "date": r.date,
-                "country": r.country,
-                "tracks": len(r.recording_ids),
-                "tracks_heard": len(r.recording_ids & progress.plays.keys()),
-            }
-            for r in album.releases
-        ],
-    }
-
-
-def overlap_data(found: Overlap) -> dict[str, Any]:
-    return {
-        "score": found.score,
-        "shared": [
-            {"mbid": s.key, "name": s.name, "listens_a": s.listens_a, "listens_b": s.listens_b}
-            for s in found.shared
-        ],
-    }
-
-
-def standings_data(standings: selectors.Standings, request: Request) -> dict[str, Any]:
-    admin_url = request.build_absolute_uri(standings.unresolved_url)
-    return {
-        **nomination_data(standings.nomination),
-        "until": standings.until,
-        "tracklist": [line_data(t) for t in standings.album.tracklist],
-        "standings": [
-            {
-                "rank": rank,
-                "username": member.username,
-                **summary_data(member.progress),
-                "unresolved": {
+    def __init__(self, standings: selectors.Standings, *, admin_url: str) -> None:
+        nomination = standings.nomination
+        self.id, self.release_group = nomination.pk, nomination.release_group
+        self.nominated_by = nomination.nominated_by
+        self.starts_at, self.ends_at = nomination.starts_at, nomination.ends_at
+        self.until, self.album, self.totals = standings.until, standings.album, standings.totals
+        self.rows = [
+            StandingRow(
+                rank,
+                member.username,
+                member.progress,
+                {
                     "listens": member.unresolved_listens,
                     "admin_url": admin_url if member.unresolved_listens else None,
                 },
-            }
+            )
             for rank, member in enumerate(standings.members, start=1)
-        ],
-        "totals": standings.totals,
-    }
+        ]
+
+
+@dataclass(frozen=True)
+class ComparisonOut:
+    user_a: str
+    user_b: str
+    comparison: selectors.Comparison
 
 
 # --- Views ---------------------------------------------------------------------------------
@@ -416,14 +468,17 @@ def _nomination(club: Club, nomination_id: str) -> Nomination:
 @contextmanager
 def club_rules() -> Iterator[None]:
     """A ``ClubError`` from the services as its HTTP error: 403 for owner-only
-    actions, 404 for unknown users, 400 with the rule's code otherwise."""
+    actions, 404 for non-members and unusable invitations, 409 for caps, 400 with the
+    rule's code otherwise."""
     try:
         yield
     except services.ClubError as error:
         if error.code is services.ClubRule.NOT_OWNER:
             raise PermissionDenied(str(error)) from error
-        if error.code in (services.ClubRule.UNKNOWN_USER, services.ClubRule.NOT_A_MEMBER):
-            raise NotFound(str(error)) from error
+        if error.code in (services.ClubRule.NOT_A_MEMBER, services.ClubRule.INVALID_INVITATION):
+            raise NotFound(str(error), code=error.code.value) from error
+        if error.code in services.CAP_RULES:
+            raise ClubCapReached(str(error), code=error.code.value) from error
         raise ClubRuleBroken(str(error), code=error.code.value) from error
 
 
@@ -440,14 +495,24 @@ class ClubListView(GenericAPIView):
     @extend_schema(responses={200: ClubSerializer(many=True)})
     def get(self, request: Request) -> Response:
         page = self.paginate_queryset(self.get_queryset())
-        return self.get_paginated_response([club_data(club) for club in page])
+        return self.get_paginated_response(ClubSerializer(page, many=True).data)
 
-    @extend_schema(request=ClubSerializer, responses={201: ClubSerializer, 400: INVALID})
+    @extend_schema(
+        request=ClubSerializer,
+        responses={201: ClubSerializer, 400: INVALID, 409: CAP_REACHED},
+    )
     def post(self, request: Request) -> Response:
         body = ClubSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        club = services.club_create(name=body.validated_data["name"], owner=request.user)
-        return Response(club_data(club), status=status.HTTP_201_CREATED)
+        with club_rules():
+            club = services.club_create(name=body.validated_data["name"], owner=request.user)
+        club = selectors.club_get(user=request.user, club_id=club.pk)
+        return Response(ClubSerializer(club).data, status=status.HTTP_201_CREATED)
+
+
+def _club_detail(request: Request, club_id: str) -> Response:
+    club = selectors.club_with_members(user=request.user, club_id=_club(request, club_id).pk)
+    return Response(ClubDetailSerializer(club).data)
 
 
 @extend_schema(tags=["clubs"], parameters=[CLUB_ID])
@@ -456,7 +521,7 @@ class ClubDetailView(APIView):
 
     @extend_schema(responses={200: ClubDetailSerializer, 404: NOT_FOUND})
     def get(self, request: Request, club_id: str) -> Response:
-        return Response(club_data(_club(request, club_id), members=True))
+        return _club_detail(request, club_id)
 
     @extend_schema(
         request=ClubSerializer,
@@ -469,7 +534,7 @@ class ClubDetailView(APIView):
         body.is_valid(raise_exception=True)
         with club_rules():
             services.club_rename(club=club, actor=request.user, name=body.validated_data["name"])
-        return Response(club_data(club, members=True))
+        return _club_detail(request, club_id)
 
     @extend_schema(responses={204: None, 403: NOT_OWNER, 404: NOT_FOUND})
     def delete(self, request: Request, club_id: str) -> Response:
@@ -480,32 +545,157 @@ class ClubDetailView(APIView):
 
 
 @extend_schema(tags=["clubs"], parameters=[CLUB_ID])
-class MemberAddView(APIView):
-    @extend_schema(
-        request=MemberAddSerializer,
-        responses={201: ClubDetailSerializer, 400: INVALID, 403: NOT_OWNER, 404: NOT_FOUND},
-    )
-    def post(self, request: Request, club_id: str) -> Response:
-        """Add a user by username (owner only; adding a member again changes nothing)."""
+class MemberListView(APIView):
+    @extend_schema(responses={200: MemberSerializer(many=True), 404: NOT_FOUND})
+    def get(self, request: Request, club_id: str) -> Response:
+        """The club's members, in joining order. Members join by accepting an
+        invitation (``/api/clubs/{club_id}/invitations/``): nobody is added by name."""
         club = _club(request, club_id)
-        body = MemberAddSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        with club_rules():
-            services.member_add(
-                club=club, actor=request.user, username=body.validated_data["username"]
-            )
-        club = _club(request, club_id)
-        return Response(club_data(club, members=True), status=status.HTTP_201_CREATED)
+        return Response(MemberSerializer(selectors.memberships_of(club=club), many=True).data)
 
 
 @extend_schema(tags=["clubs"], parameters=[CLUB_ID, USERNAME])
 class MemberDetailView(APIView):
     @extend_schema(responses={204: None, 400: INVALID, 403: NOT_OWNER, 404: NOT_FOUND})
     def delete(self, request: Request, club_id: str, username: str) -> Response:
-        """Remove a member (owner), or leave the club (yourself)."""
+        """Leave the club (your own username: at once), or remove a member (owner)."""
         with club_rules():
             services.member_remove(
                 club=_club(request, club_id), actor=request.user, username=username
+            )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema(tags=["club invitations"], parameters=[CLUB_ID])
+class ClubInvitationListView(APIView):
+    @extend_schema(responses={200: InvitationSerializer(many=True), 403: NOT_OWNER, 404: NOT_FOUND})
+    def get(self, request: Request, club_id: str) -> Response:
+        """The club's invitations that can still be used (owner only)."""
+        club = _club(request, club_id)
+        if club.owner_id != request.user.pk:
+            raise PermissionDenied("Only the club's owner may do this.")
+        rows = selectors.invitations_of(club=club, now=timezone.now()).select_related("club")
+        return Response(InvitationSerializer(rows, many=True).data)
+
+    @extend_schema(
+        request=InvitationCreateSerializer,
+        responses={
+            201: NewInvitationSerializer,
+            400: INVALID,
+            403: NOT_OWNER,
+            404: NOT_FOUND,
+            409: CAP_REACHED,
+        },
+    )
+    def post(self, request: Request, club_id: str) -> Response:
+        """Invite someone (owner only): the answer holds the code, shown this once, to
+        pass on. It works until ``expires_at``, ``max_uses`` times; with ``username``
+        only that user may use it. The answer never says whether the name exists."""
+        club = _club(request, club_id)
+        body = InvitationCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        with club_rules():
+            invitation, code = services.invitation_create(
+                club=club,
+                actor=request.user,
+                invitee_username=data.get("username", ""),
+                expires_at=data.get("expires_at"),
+                max_uses=data["max_uses"],
+            )
+        invitation.code = code
+        return Response(NewInvitationSerializer(invitation).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(tags=["club invitations"], parameters=[CLUB_ID, INVITATION_ID])
+class ClubInvitationDetailView(APIView):
+    @extend_schema(responses={204: None, 403: NOT_OWNER, 404: NOT_FOUND})
+    def delete(self, request: Request, club_id: str, invitation_id: str) -> Response:
+        """Revoke an invitation (owner only): it stops working at once."""
+        club = _club(request, club_id)
+        pk = _row_id(invitation_id)
+        invitation = club.invitations.filter(pk=pk).first() if pk is not None else None
+        if invitation is None:
+            raise NotFound("No such invitation in this club.")
+        with club_rules():
+            services.invitation_revoke(invitation=invitation, actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema(tags=["club invitations"])
+class MyInvitationsView(APIView):
+    @extend_schema(responses={200: ClubInvitationSerializer(many=True)})
+    def get(self, request: Request) -> Response:
+        """Invitations addressed to you, still usable, to clubs you are not in; each says
+        what the club's members would see of you."""
+        rows = selectors.invitations_for_user(user=request.user, now=timezone.now())
+        return Response(ClubInvitationSerializer(rows, many=True).data)
+
+
+def _invitation_door(request: Request, invitation_id: str | None) -> dict[str, Any]:
+    """The invitation's key: its code (body ``code``) or, for one addressed to you, its id."""
+    if invitation_id is not None:
+        pk = _row_id(invitation_id)
+        if pk is None:
+            raise NotFound("This invitation does not exist, has expired or was used up.")
+        return {"invitation_id": pk}
+    body = InvitationCodeSerializer(data=request.data)
+    body.is_valid(raise_exception=True)
+    return {"code": body.validated_data["code"]}
+
+
+INVITATION_GONE = error_response(
+    "No usable invitation: unknown code, expired, used up, revoked, declined or "
+    "addressed to someone else (one answer for all)."
+)
+
+
+@extend_schema(tags=["club invitations"])
+class InvitationLookupView(APIView):
+    @extend_schema(
+        request=InvitationCodeSerializer,
+        responses={200: ClubInvitationSerializer, 404: INVITATION_GONE},
+    )
+    def post(self, request: Request) -> Response:
+        """What an invitation code is for, before accepting: the club, its owner and
+        what members see of each other. (POST: a code in a URL ends up in logs.)"""
+        found = selectors.usable_invitation(
+            user=request.user, now=timezone.now(), lock=False, **_invitation_door(request, None)
+        )
+        if found is None:
+            raise NotFound(
+                "This invitation does not exist, has expired or was used up.",
+                code=services.ClubRule.INVALID_INVITATION.value,
+            )
+        return Response(ClubInvitationSerializer(found).data)
+
+
+@extend_schema(tags=["club invitations"])
+class InvitationAcceptView(APIView):
+    @extend_schema(
+        request=InvitationCodeSerializer,
+        responses={201: ClubSerializer, 404: INVITATION_GONE, 409: CAP_REACHED},
+    )
+    def post(self, request: Request, invitation_id: str | None = None) -> Response:
+        """Join the club: with the code in the body, or at
+        ``/api/invitations/{id}/accept/`` for one addressed to you."""
+        with club_rules():
+            membership = services.invitation_accept(
+                user=request.user, **_invitation_door(request, invitation_id)
+            )
+        club = selectors.club_get(user=request.user, club_id=membership.club_id)
+        return Response(ClubSerializer(club).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(tags=["club invitations"])
+class InvitationDeclineView(APIView):
+    @extend_schema(request=InvitationCodeSerializer, responses={204: None, 404: INVITATION_GONE})
+    def post(self, request: Request, invitation_id: str | None = None) -> Response:
+        """Decline: an invitation addressed to you stops working; nothing of yours is
+        shared either way."""
+        with club_rules():
+            services.invitation_decline(
+                user=request.user, **_invitation_door(request, invitation_id)
             )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -516,7 +706,8 @@ class NominationListView(APIView):
     def get(self, request: Request, club_id: str) -> Response:
         """The club's nominations, latest start first."""
         club = _club(request, club_id)
-        return Response([nomination_data(n) for n in selectors.nominations_of(club=club)])
+        nominations = selectors.nominations_of(club=club)
+        return Response(NominationSerializer(nominations, many=True).data)
 
     @extend_schema(
         request=NominateSerializer,
@@ -525,9 +716,10 @@ class NominationListView(APIView):
             400: INVALID,
             404: NOT_FOUND,
             409: error_response(
-                "The album search was not confident: `detail` holds the ranked candidates "
-                "(as /api/albums/search/ gives them); nominate again with the chosen "
-                "`release_group_mbid`."
+                "The album search was not confident (`album_choice_needed`: `detail` holds "
+                "the ranked candidates as /api/albums/search/ gives them; nominate again "
+                "with the chosen `release_group_mbid`), or the club has "
+                "MAX_OPEN_NOMINATIONS_PER_CLUB open nominations (`too_many_nominations`)."
             ),
             **upstream_errors("MusicBrainz"),
         },
@@ -568,7 +760,7 @@ class NominationListView(APIView):
         except NotFoundError as error:
             raise NotFound(f"MusicBrainz has no release group {mbid}.") from error
         nomination = selectors.nomination_get(club=club, nomination_id=nomination.pk)
-        return Response(nomination_data(nomination), status=status.HTTP_201_CREATED)
+        return Response(NominationSerializer(nomination).data, status=status.HTTP_201_CREATED)
 
 
 @extend_schema(tags=["clubs"], parameters=[CLUB_ID, NOMINATION_ID])
@@ -580,7 +772,8 @@ class NominationDetailView(APIView):
         listens of the album still waiting for curation."""
         nomination = _nomination(_club(request, club_id), nomination_id)
         standings = selectors.nomination_standings(nomination=nomination, now=timezone.now())
-        return Response(standings_data(standings, request))
+        admin_url = request.build_absolute_uri(standings.unresolved_url)
+        return Response(StandingsSerializer(StandingsOut(standings, admin_url=admin_url)).data)
 
     @extend_schema(responses={204: None, 403: NOT_OWNER, 404: NOT_FOUND})
     def delete(self, request: Request, club_id: str, nomination_id: str) -> Response:
@@ -608,7 +801,8 @@ class NominationMemberView(APIView):
         album, progress = selectors.user_album_progress(
             user_id=user_id, group=nomination.release_group, since=nomination.starts_at, until=until
         )
-        return Response(progress_data(album, progress, since=nomination.starts_at, until=until))
+        out = AlbumProgressOut(album, progress, nomination.starts_at, until)
+        return Response(AlbumProgressSerializer(out).data)
 
 
 @extend_schema(
@@ -632,7 +826,9 @@ class AlbumProgressView(APIView):
         album, progress = selectors.user_album_progress(
             user_id=request.user.pk, group=group, since=since, until=until
         )
-        return Response(progress_data(album, progress, since=since, until=until))
+        return Response(
+            AlbumProgressSerializer(AlbumProgressOut(album, progress, since, until)).data
+        )
 
 
 @extend_schema(
@@ -662,27 +858,65 @@ class CompareView(APIView):
             until=params.get("until"),
             limit=params["limit"],
         )
-        return Response(
-            {
-                "user_a": name_a,
-                "user_b": name_b,
-                "listens_a": comparison.listens_a,
-                "listens_b": comparison.listens_b,
-                "score": comparison.score,
-                "artists": overlap_data(comparison.artists),
-                "release_groups": overlap_data(comparison.release_groups),
-            }
-        )
+        return Response(ComparisonSerializer(ComparisonOut(name_a, name_b, comparison)).data)
+
+
+@extend_schema(tags=["club invitations"], parameters=[INVITATION_ID])
+class AddressedInvitationAcceptView(InvitationAcceptView):
+    @extend_schema(
+        operation_id="invitations_addressed_accept",
+        request=None,
+        responses={201: ClubSerializer, 404: INVITATION_GONE, 409: CAP_REACHED},
+    )
+    def post(self, request: Request, invitation_id: str | None = None) -> Response:
+        """Accept an invitation addressed to you (listed in ``/api/invitations/``)."""
+        return super().post(request, invitation_id)
+
+
+@extend_schema(tags=["club invitations"], parameters=[INVITATION_ID])
+class AddressedInvitationDeclineView(InvitationDeclineView):
+    @extend_schema(
+        operation_id="invitations_addressed_decline",
+        request=None,
+        responses={204: None, 404: INVITATION_GONE},
+    )
+    def post(self, request: Request, invitation_id: str | None = None) -> Response:
+        """Decline an invitation addressed to you: it stops working."""
+        return super().post(request, invitation_id)
 
 
 # <str:…> ids: a malformed one must get the JSON 404 body, not Django's HTML page.
 urlpatterns = [
+    path("invitations/", MyInvitationsView.as_view(), name="api-invitations"),
+    path("invitations/lookup/", InvitationLookupView.as_view(), name="api-invitation-lookup"),
+    path("invitations/accept/", InvitationAcceptView.as_view(), name="api-invitation-accept"),
+    path("invitations/decline/", InvitationDeclineView.as_view(), name="api-invitation-decline"),
+    path(
+        "invitations/<str:invitation_id>/accept/",
+        AddressedInvitationAcceptView.as_view(),
+        name="api-invitation-accept-addressed",
+    ),
+    path(
+        "invitations/<str:invitation_id>/decline/",
+        AddressedInvitationDeclineView.as_view(),
+        name="api-invitation-decline-addressed",
+    ),
     path("clubs/", ClubListView.as_view(), name="api-clubs"),
     path(
         "clubs/album-progress/<str:mbid>/", AlbumProgressView.as_view(), name="api-album-progress"
     ),
     path("clubs/<str:club_id>/", ClubDetailView.as_view(), name="api-club"),
-    path("clubs/<str:club_id>/members/", MemberAddView.as_view(), name="api-club-members"),
+    path("clubs/<str:club_id>/members/", MemberListView.as_view(), name="api-club-members"),
+    path(
+        "clubs/<str:club_id>/invitations/",
+        ClubInvitationListView.as_view(),
+        name="api-club-invitations",
+    ),
+    path(
+        "clubs/<str:club_id>/invitations/<str:invitation_id>/",
+        ClubInvitationDetailView.as_view(),
+        name="api-club-invitation",
+    ),
     path(
         "clubs/<str:club_id>/members/<str:username>/",
         MemberDetailView.as_view(),

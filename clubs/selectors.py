@@ -8,6 +8,7 @@ A club's standings cost the same handful of queries whatever the number of membe
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -15,10 +16,10 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from django.db.models import CharField, Count, QuerySet
+from django.db.models import CharField, Count, F, Prefetch, Q, QuerySet
 from django.urls import reverse
 
-from clubs.models import Club, Membership, Nomination
+from clubs.models import Club, Invitation, Membership, Nomination
 from clubs.progress import (
     Album,
     AlbumRelease,
@@ -36,8 +37,26 @@ from sidetrack.parsing import parse_mbid
 
 
 def clubs_of(*, user: Any) -> QuerySet[Club]:
-    """The clubs ``user`` is a member of: the only clubs they may see."""
-    return Club.objects.filter(memberships__user_id=user.pk).select_related("owner")
+    """The clubs ``user`` is a member of: the only clubs they may see, each with how
+    they joined it (``my_joined_at``, ``my_joined_via``)."""
+    # The annotation reads the membership row the filter joined: the user's own.
+    return (
+        Club.objects.filter(memberships__user_id=user.pk)
+        .annotate(
+            my_joined_at=F("memberships__joined_at"), my_joined_via=F("memberships__joined_via")
+        )
+        .select_related("owner")
+    )
+
+
+def club_with_members(*, user: Any, club_id: int) -> Club | None:
+    """``club_get`` with its memberships (and their users) loaded, in joining order."""
+    members = Prefetch("memberships", queryset=memberships_of_all())
+    return clubs_of(user=user).filter(pk=club_id).prefetch_related(members).first()
+
+
+def memberships_of_all() -> QuerySet[Membership]:
+    return Membership.objects.select_related("user").order_by("joined_at", "pk")
 
 
 def club_get(*, user: Any, club_id: int) -> Club | None:
@@ -63,6 +82,64 @@ def member_user_ids(*, club: Club) -> dict[int, str]:
     """User id -> username of the club's members, in joining order."""
     rows = club.memberships.order_by("joined_at", "pk").values_list("user_id", "user__username")
     return dict(rows)
+
+
+# --- Invitations -------------------------------------------------------------------------
+
+
+def code_digest(code: str) -> str:
+    return hashlib.sha256(code.encode("utf-8", "replace")).hexdigest()
+
+
+def open_invitations(*, now: datetime) -> Q:
+    """Invitations that can still be used at ``now``."""
+    return Q(
+        revoked_at__isnull=True,
+        declined_at__isnull=True,
+        expires_at__gt=now,
+        uses__lt=F("max_uses"),
+    )
+
+
+def invitations_of(*, club: Club, now: datetime) -> QuerySet[Invitation]:
+    """The club's invitations that can still be used (what its owner manages)."""
+    return club.invitations.filter(open_invitations(now=now)).order_by("-created_at", "-pk")
+
+
+def invitations_for_user(*, user: Any, now: datetime) -> QuerySet[Invitation]:
+    """Open invitations addressed to ``user`` by name, to clubs they are not in."""
+    return (
+        Invitation.objects.filter(open_invitations(now=now), invitee_name=user.get_username())
+        .exclude(club__memberships__user_id=user.pk)
+        .select_related("club__owner")
+        .order_by("-created_at", "-pk")
+    )
+
+
+def usable_invitation(
+    *,
+    user: Any,
+    code: str | None = None,
+    invitation_id: int | None = None,
+    now: datetime,
+    lock: bool,
+) -> Invitation | None:
+    """The invitation ``user`` may act on, found by its code or (for one addressed to
+    them) its id; None for every reason it may not be used (one answer: a code
+    tells nothing of who exists)."""
+    rows = Invitation.objects.filter(open_invitations(now=now)).select_related("club")
+    if lock:
+        rows = rows.select_for_update(of=("self",))
+    if code:
+        rows = rows.filter(digest=code_digest(code.strip()))
+    elif invitation_id is not None:
+        rows = rows.filter(pk=invitation_id, invitee_name=user.get_username())
+    else:
+        rows = rows.none()
+    invitation = rows.first()
+    if invitation is None or invitation.invitee_name not in ("", user.get_username()):
+        return None
+    return invitation
 
 
 # --- Albums and progress ---------------------------------------------------------------

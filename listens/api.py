@@ -1,7 +1,9 @@
 """REST endpoints for listens, now playing and stats.
 
-Regular users see their own listens only; staff see everyone's and may pass
-``user`` (a username) to look at one user. Views parse input and call one
+Users see their own listens only; a user holding ``listens.view_listenevent`` (the
+admin's permission to see listens) sees everyone's and may pass ``user`` (a username)
+to look at one user. The curation queue needs the admin's permissions on unresolved
+recordings (view to list, change to resolve). Views parse input and call one
 selector or service; querysets come from ``listens.selectors`` with everything
 they render already joined, so a page costs the same queries whatever its size.
 """
@@ -43,16 +45,21 @@ from listens.selectors import (
 from metadata.models import Recording
 from sidetrack.api import JsonNotFoundMixin, error_response
 
-STAFF_ONLY = error_response("Only staff may do this (or look at another user).")
+STAFF_ONLY = error_response(
+    "Needs the admin's model permission (listens.view_listenevent to look at another "
+    "user; metadata.view/change_unresolvedrecording for curation)."
+)
+VIEW_LISTENS = "listens.view_listenevent"
 NOT_FOUND = error_response("No such object visible to you.")
 
 
 def target_user_id(request: Request, username: str | None) -> int:
-    """The user a stats request is about: the caller, or for staff anyone named."""
+    """The user a stats request is about: the caller, or anyone named for a user who
+    may see every listen (``listens.view_listenevent``)."""
     if not username or username == request.user.get_username():
         return request.user.pk
-    if not request.user.is_staff:
-        raise PermissionDenied("Only staff may look at another user's listens.")
+    if not request.user.has_perm(VIEW_LISTENS):
+        raise PermissionDenied("Only staff allowed to see listens may look at another user's.")
     user_id = user_id_by_username(username=username)
     if user_id is None:
         raise NotFound(f"No user {username!r}.")
@@ -189,8 +196,12 @@ class ListenFilter(filters.FilterSet):
         data = self.form.cleaned_data
         username = data.get("user") or None
         request = self.request
-        if username and username != request.user.get_username() and not request.user.is_staff:
-            raise PermissionDenied("Only staff may filter by user.")
+        if (
+            username
+            and username != request.user.get_username()
+            and not request.user.has_perm(VIEW_LISTENS)
+        ):
+            raise PermissionDenied("Only staff allowed to see listens may filter by user.")
         return listens_filter(
             queryset,
             username=username,

@@ -29,9 +29,11 @@ from django.utils import timezone
 from accounts.models import ExternalAccount, ListenSource
 from listens.clients.listenbrainz import MalformedListenError, parse_listen
 from listens.ingest.paging import FetchedPage
-from listens.ingest.payloads import IncomingListen, incoming_from_listenbrainz
+from listens.ingest.payloads import IncomingListen, blank_name_field, incoming_from_listenbrainz
 from listens.ingest.store import RecordingMemo, store_page
 from listens.models import IngestRun
+from listens.submission import LISTEN_MINIMUM_TS, MAX_TEXT_LENGTH
+from sidetrack.parsing import is_blank_name
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +42,20 @@ _OLD_EXPORT_NAME = re.compile(r"^(?P<user>.+)_lb-\d{4}-\d{2}-\d{2}\.json$", re.I
 
 
 # --- Export (pure) ---------------------------------------------------------------------
+
+
+def export_refusal(*, listened_at: datetime, artist_name: str, track_name: str) -> str | None:
+    """Why ListenBrainz would refuse this listen (so the export leaves it out), or None:
+    a name empty after cleaning (listens stored before that rule), one longer than it
+    takes, or a time before its minimum (a player's clock at 1970)."""
+    for name, value in (("artist_name", artist_name), ("track_name", track_name)):
+        if is_blank_name(value):
+            return f"{name} is empty"
+        if len(value) > MAX_TEXT_LENGTH:
+            return f"{name} is longer than {MAX_TEXT_LENGTH} characters"
+    if listened_at.timestamp() < LISTEN_MINIMUM_TS:
+        return "listened_at is before 2002-10-01"
+    return None
 
 
 def export_row(
@@ -234,7 +250,13 @@ def import_listens(
             try:
                 if isinstance(item, MalformedLine):
                     raise MalformedListenError(f"{item.location}: not JSON ({item.error})")
-                batch.append(incoming_from_listenbrainz(parse_listen(item)))
+                incoming = incoming_from_listenbrainz(parse_listen(item))
+                blank = blank_name_field(incoming)
+                if blank is not None:
+                    raise MalformedListenError(
+                        f"listen {summary.read}: {blank} is empty after cleaning"
+                    )
+                batch.append(incoming)
             except MalformedListenError as error:
                 malformed += 1
                 summary.malformed += 1

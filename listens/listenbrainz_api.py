@@ -7,20 +7,18 @@ service or selector and present."""
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 
 from accounts.models import SubmissionToken
-from accounts.submission_tokens import authenticate_submission_token, token_digest
+from accounts.submission_tokens import authenticate_submission_token
 from listens.ingest.payloads import clean_payload
 from listens.now_playing import now_playing
 from listens.profile import listens_public
@@ -32,6 +30,8 @@ from listens.selectors import (
 )
 from listens.submission import MAX_PAYLOAD_SIZE, SubmissionInvalid, parse_submission
 from listens.submit import submit_listens
+from sidetrack.login_throttle import record_token_failure, token_guess_wait
+from sidetrack.throttle import client_address, digest, hit
 
 DEFAULT_ITEMS_PER_GET = 25
 MAX_ITEMS_PER_GET = 1000
@@ -54,37 +54,46 @@ def _token_from(request: HttpRequest, *, allow_param: bool = False) -> str | Non
 
 
 def _rate_limited(view: View) -> View:
-    """ListenBrainz's rate limiting: a fixed window per token (or per client address),
-    counted in the shared cache so every process and host agrees; its state in
-    ``X-RateLimit-*`` headers on every answer, and 429 past the limit."""
+    """ListenBrainz's limits. A token is checked once, here: a wrong one counts against
+    the client address (``sidetrack.login_throttle``; 429 past
+    ``TOKEN_FAILURES_PER_CLIENT``), so guessing tokens is slow. Requests are then
+    counted per valid token, or per client address (``sidetrack.throttle``: the shared
+    cache, every process and host agree), never per presented text, so made-up tokens
+    share their sender's budget. Its state is in ``X-RateLimit-*`` on every answer."""
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         token = _token_from(request, allow_param=True)
-        # A digest, never the token, goes into the cache key (keys can be logged).
-        who = f"t:{token_digest(token)[:32]}" if token else f"a:{request.META.get('REMOTE_ADDR')}"
+        row = None
+        if token is not None:
+            wait = token_guess_wait(request)
+            if wait is not None:
+                response = _error(429, f"Too many invalid tokens. Try again in {wait} seconds.")
+                response["Retry-After"] = str(wait)
+                return response
+            row = authenticate_submission_token(token)
+            if row is None:
+                record_token_failure(request)
+        request.submission_token = row  # type: ignore[attr-defined]
+        # The digest, not the row id: ids come back after a database is reset.
+        who = (
+            f"token:{row.digest[:32]}"
+            if row is not None
+            else f"addr:{digest(client_address(request))}"
+        )
         limit = settings.LISTENBRAINZ_API_RATE_LIMIT
         window = settings.LISTENBRAINZ_API_RATE_WINDOW_SECONDS
-        now = time.time()
-        start = math.floor(now / window) * window
-        key = f"lb-api-rate:{who}:{start}"
-        cache.add(key, 0, window + 5)
-        try:
-            used = cache.incr(key)
-        except ValueError:  # expired between the two calls
-            cache.set(key, 1, window + 5)
-            used = 1
-        reset_in = max(1, math.ceil(start + window - now))
-        if used > limit:
+        count = hit(f"lb-api:{who}", limit=limit, window=window)
+        if count.exceeded:
             response: HttpResponse = _error(
                 429, f"Rate limit exceeded: {limit} requests per {window} seconds."
             )
         else:
             response = view(request, *args, **kwargs)
         response["X-RateLimit-Limit"] = str(limit)
-        response["X-RateLimit-Remaining"] = str(max(0, limit - used))
-        response["X-RateLimit-Reset-In"] = str(reset_in)
-        response["X-RateLimit-Reset"] = str(int(start + window))
+        response["X-RateLimit-Remaining"] = str(count.remaining)
+        response["X-RateLimit-Reset-In"] = str(count.wait(time.time()))
+        response["X-RateLimit-Reset"] = str(int(count.reset_at))
         return response
 
     return wrapper
@@ -115,10 +124,10 @@ def _methods(*allowed: str) -> Callable[[View], View]:
 
 
 def _authenticated(request: HttpRequest) -> SubmissionToken | JsonResponse:
-    token = _token_from(request)
-    if token is None:
+    """The header's token, as ``_rate_limited`` checked it."""
+    if _token_from(request) is None:
         return _error(401, "You need to provide an Authorization header.")
-    row = authenticate_submission_token(token)
+    row = getattr(request, "submission_token", None)
     if row is None:
         return _error(401, "Invalid authorization token.")
     return row
@@ -172,10 +181,9 @@ def _invalid(error: SubmissionInvalid) -> JsonResponse:
 @_rate_limited
 @_methods("GET")
 def validate_token_view(request: HttpRequest) -> HttpResponse:
-    token = _token_from(request, allow_param=True)
-    if token is None:
+    if _token_from(request, allow_param=True) is None:
         return _error(400, "You need to provide an Authorization token.")
-    row = authenticate_submission_token(token)
+    row = getattr(request, "submission_token", None)
     if row is None:
         return JsonResponse({"code": 200, "message": "Token invalid.", "valid": False})
     return JsonResponse(

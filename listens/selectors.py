@@ -29,13 +29,14 @@ from metadata.models import ArtistCredit, Recording, Track
 
 
 def listens_visible_to(*, viewer: Any) -> QuerySet[ListenEvent]:
-    """Every listen for staff, the viewer's own otherwise, with what the API renders."""
+    """Every listen for a viewer with the admin's ``listens.view_listenevent``, the
+    viewer's own otherwise, with what the API renders."""
     listens = (
         ListenEvent.objects.select_related("recording")
         .defer("raw_payload")  # the source's whole payload: large, never rendered
         .annotate(username=F("user__username"))
     )
-    if not viewer.is_staff:
+    if not viewer.has_perm("listens.view_listenevent"):
         listens = listens.filter(user_id=viewer.pk)
     return listens
 

@@ -16,7 +16,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
-from rest_framework.permissions import IsAdminUser, IsAuthenticated
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
@@ -35,9 +35,13 @@ from metadata.serializers import AlbumSearchSerializer, album_choice_data
 from metadata.services import import_release_group, search_albums
 from sidetrack.api import JsonNotFoundMixin, error_response, upstream_errors
 from sidetrack.http.errors import NotFoundError
+from sidetrack.permissions import HasActionPermissions
 
 NOT_FOUND = error_response("Not stored here (or not a valid MBID).")
-STAFF_ONLY = error_response("Only staff may do this (or look at another user).")
+CURATORS_ONLY = error_response(
+    "Needs the admin's model permissions on unresolved recordings (view to list, change "
+    "to resolve)."
+)
 UPSTREAM = upstream_errors("MusicBrainz")
 
 MBID_PARAMETER = OpenApiParameter(
@@ -319,7 +323,7 @@ class ResolveSerializer(serializers.Serializer):
 
 @extend_schema_view(
     list=extend_schema(
-        tags=["curation"], responses={200: UnresolvedRecordingSerializer, 403: STAFF_ONLY}
+        tags=["curation"], responses={200: UnresolvedRecordingSerializer, 403: CURATORS_ONLY}
     ),
     resolve=extend_schema(
         tags=["curation"],
@@ -327,7 +331,7 @@ class ResolveSerializer(serializers.Serializer):
         responses={
             200: RecordingSerializer,
             400: error_response("Invalid MBID, unknown to MusicBrainz, or the track is resolved."),
-            403: STAFF_ONLY,
+            403: CURATORS_ONLY,
             404: error_response("No unresolved recording with this id."),
             502: error_response("MusicBrainz failed."),
             503: error_response("MusicBrainz is unavailable or not configured."),
@@ -335,9 +339,14 @@ class ResolveSerializer(serializers.Serializer):
     ),
 )
 class UnresolvedViewSet(JsonNotFoundMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
-    """Recordings without an MBID, most played first (staff only): the admin's queue."""
+    """Recordings without an MBID, most played first: the admin's queue, with the
+    admin's permissions (view to list, change to resolve)."""
 
-    permission_classes = [IsAuthenticated, IsAdminUser]
+    permission_classes = [IsAuthenticated, HasActionPermissions]
+    required_permissions = {
+        "list": ("metadata.view_unresolvedrecording",),
+        "resolve": ("metadata.view_unresolvedrecording", "metadata.change_unresolvedrecording"),
+    }
     serializer_class = UnresolvedRecordingSerializer
     filter_backends: list = []
 

@@ -21,12 +21,19 @@ class CredentialHidingReporterFilter(SafeExceptionReporterFilter):
     """Django's filter hides settings and request headers *named* like secrets
     (``PASSWORD``, ``SECRET_KEY``…). ``DATABASE_URL`` is not named so, and under
     ``runserver`` the environment is part of ``request.META``: passwords inside
-    URLs are hidden too, in settings, META and the traceback's local variables."""
+    URLs are hidden too, in settings, META and the traceback's local variables. It
+    filters with DEBUG on too: sensitive POST parameters (the login's password) never
+    appear on the DEBUG page."""
 
     hidden_settings = re.compile(
         SafeExceptionReporterFilter.hidden_settings.pattern + "|DATABASE_URL|REDIS_URL",
         flags=re.IGNORECASE,
     )
+
+    def is_active(self, request: Any) -> bool:
+        # Django filters only with DEBUG off; a DEBUG page shown to whoever made the
+        # request (a failing login) would then show the password they typed.
+        return True
 
     def cleanse_setting(self, key: Any, value: Any) -> Any:
         cleansed = super().cleanse_setting(key, value)

@@ -1,11 +1,14 @@
-"""Request-wide guards: the API's error shape everywhere under /api/, and a total
-deadline for the upstream calls a web request makes."""
+"""Request-wide guards: the API's error shape everywhere under /api/, 503 when a
+dependency (the cache, the database) is down, and a total deadline for the upstream
+calls a web request makes."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from sidetrack.http.deadline import upstream_deadline
@@ -79,3 +82,52 @@ class UpstreamDeadlineMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         with upstream_deadline(settings.UPSTREAM_DEADLINE_SECONDS):
             return self.get_response(request)
+
+
+def _dependency_errors() -> tuple[type[BaseException], ...]:
+    errors: list[type[BaseException]] = [OperationalError, InterfaceError]
+    try:
+        from redis import exceptions as redis_errors
+    except ImportError:  # pragma: no cover - redis comes with Sidetrack
+        return tuple(errors)
+    return (*errors, redis_errors.ConnectionError, redis_errors.TimeoutError)
+
+
+DEPENDENCY_ERRORS = _dependency_errors()
+UNAVAILABLE = "A service Sidetrack depends on is unavailable; try again shortly."
+
+
+class DependencyDownMiddleware:
+    """A view that fails because the cache (Redis, or the database cache) or the
+    database cannot be reached answers 503 with ``Retry-After``, in the error shape of
+    its API (or as text), never a 500 or a DEBUG page. Logged as an error on
+    ``django.request`` with the request, so error reports still see it."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not isinstance(exception, DEPENDENCY_ERRORS):
+            return None
+        logging.getLogger("django.request").error(
+            "Dependency unavailable: %s %s (%s)",
+            request.method,
+            request.path,
+            type(exception).__name__,
+            exc_info=exception,
+            extra={"status_code": 503, "request": request},
+        )
+        if request.path.startswith(API_PREFIX):
+            body: dict = {"error": {"code": "unavailable", "message": UNAVAILABLE}}
+            response: HttpResponse = JsonResponse(body, status=503)
+        elif request.path.startswith(LISTENBRAINZ_PREFIX):
+            response = JsonResponse({"code": 503, "error": UNAVAILABLE}, status=503)
+        else:
+            response = HttpResponse(
+                UNAVAILABLE + "\n", status=503, content_type="text/plain; charset=utf-8"
+            )
+        response["Retry-After"] = "30"
+        return response

@@ -4,8 +4,15 @@ numbers as strings, empty strings for "none", and the wrong type now and then.""
 from __future__ import annotations
 
 import re
+import unicodedata
 import uuid
 from typing import Any
+
+# Invisible letters that render as nothing although Unicode calls them letters.
+_FILLERS = frozenset("\u115f\u1160\u3164\uffa0\u2800\u034f")
+# Control (Cc), format (Cf: zero-width space and joiners, BOM, direction marks),
+# lone surrogates (Cs) and separators (Zs, Zl, Zp).
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zs", "Zl", "Zp"})
 
 
 def lenient_int(value: Any) -> int | None:
@@ -50,3 +57,20 @@ def parse_mbid(value: Any) -> str | None:
         return str(uuid.UUID(value.strip()))
     except ValueError:
         return None
+
+
+def is_blank_name(value: Any) -> bool:
+    """True when ``value`` is not a string or shows nothing once cleaned: only NUL,
+    control, zero-width or other format characters, and whitespace.
+
+    The one rule for "a name that is empty after cleaning", used wherever listens
+    come in (the /1/ API, the export importer, the pollers) and for club names. It
+    judges; it does not clean: a real name keeps its joiners and direction marks."""
+    if not isinstance(value, str):
+        return True
+    for char in value:
+        if char in _FILLERS or char.isspace():
+            continue
+        if unicodedata.category(char) not in _INVISIBLE_CATEGORIES:
+            return False
+    return True

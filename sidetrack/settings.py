@@ -51,6 +51,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # Outermost: it sees every answer under /api/, including Django's own errors.
     "sidetrack.middleware.ApiErrorShapeMiddleware",
+    # A cache or database that cannot be reached: 503, never a 500 or DEBUG page.
+    "sidetrack.middleware.DependencyDownMiddleware",
     "sidetrack.middleware.UpstreamDeadlineMiddleware",
     # CORS on /1/ only (CORS_URLS_REGEX): browser-based scrobblers submit from any origin.
     "corsheaders.middleware.CorsMiddleware",
@@ -176,7 +178,7 @@ REST_FRAMEWORK = {
     # Token first: DRF answers a missing or wrong login with the first class's
     # challenge, so 401 + `WWW-Authenticate: Token` (session auth has none: 403).
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "accounts.api_tokens.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PARSER_CLASSES": [
@@ -190,8 +192,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "sidetrack.api.DefaultPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        "sidetrack.throttle.AnonRateThrottle",
+        "sidetrack.throttle.UserRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("API_THROTTLE_ANON", default="60/min"),
@@ -203,11 +205,24 @@ REST_FRAMEWORK = {
     "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
 }
 
-# Password guessing: failed logins (API token and admin) counted per client address
-# and per username in the shared cache; past either limit, 429 until the window ends.
+# Password guessing (sidetrack.throttle, README "Throttling"): failed logins counted in
+# the shared cache per client address, per username from one address, and per username
+# from every address; a stranger's failures never refuse another address.
 LOGIN_FAILURES_PER_CLIENT = env.int("LOGIN_FAILURES_PER_CLIENT", default=20)
 LOGIN_FAILURES_PER_USERNAME = env.int("LOGIN_FAILURES_PER_USERNAME", default=5)
+LOGIN_FAILURES_UNDER_ATTACK = env.int("LOGIN_FAILURES_UNDER_ATTACK", default=50)
 LOGIN_FAILURE_WINDOW_SECONDS = env.int("LOGIN_FAILURE_WINDOW_SECONDS", default=900)
+# Wrong API or submission tokens (/api/ and /1/) per client address in that window.
+TOKEN_FAILURES_PER_CLIENT = env.int("TOKEN_FAILURES_PER_CLIENT", default=20)
+# Newest API tokens kept per user (each password login issues one; older ones stop working).
+API_TOKENS_PER_USER = env.int("API_TOKENS_PER_USER", default=10)
+
+# Clubs: invitations and caps (409 past a cap).
+CLUB_INVITATION_DAYS = env.int("CLUB_INVITATION_DAYS", default=7)
+MAX_CLUBS_OWNED_PER_USER = env.int("MAX_CLUBS_OWNED_PER_USER", default=20)
+MAX_MEMBERS_PER_CLUB = env.int("MAX_MEMBERS_PER_CLUB", default=100)
+MAX_OPEN_NOMINATIONS_PER_CLUB = env.int("MAX_OPEN_NOMINATIONS_PER_CLUB", default=10)
+MAX_OPEN_INVITATIONS_PER_CLUB = env.int("MAX_OPEN_INVITATIONS_PER_CLUB", default=50)
 
 # The members' web (faces.web): where sign-in sends people, and whether anyone may
 # create a login without a club invitation (off: an operator or an invitation does).

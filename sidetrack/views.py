@@ -6,6 +6,7 @@ from typing import Any
 from django.contrib import admin
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.debug import sensitive_post_parameters
 
 from sidetrack.login_throttle import login_wait
 
@@ -68,9 +69,12 @@ def _queue_depth() -> dict[str, object]:
         return {"status": "unavailable"}
 
 
+# Outermost, before the throttle or anything else can fail: the password is marked
+# sensitive for the DEBUG page and error reports from the first line on.
+@sensitive_post_parameters()
 def admin_login(request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
-    """The admin's login, refused with 429 while the client or the username has
-    failed too often (see ``sidetrack.login_throttle``)."""
+    """The admin's login, refused with 429 while this client has failed too often
+    (see ``sidetrack.login_throttle``)."""
     if request.method == "POST":
         wait = login_wait(request, request.POST.get("username"))
         if wait is not None:

@@ -20,7 +20,7 @@ from django.conf import settings
 
 from accounts.models import ListenSource
 from accounts.services import AccountRefused, connect_user_account, request_ingest
-from clubs.models import Club
+from clubs.models import Club, Membership
 from clubs.selectors import (
     compare_users,
     member_user_ids,
@@ -489,7 +489,10 @@ def link_run(ix: Interaction, now: datetime) -> Reply:
 def club_join_run(ix: Interaction, now: datetime) -> Reply:
     club = _club(ix)
     user = _user(ix)
-    _, created = join_club(club=club, user=user, via="discord")
+    try:
+        _, created = join_club(club=club, user=user, via=Membership.JoinedVia.DISCORD)
+    except ClubError as error:  # the club is full
+        raise Refused(str(error)) from error
     if not created:
         return Reply(content=f"You are already in **{md(club.name)}**.", ephemeral=True)
     return Reply(

@@ -24,7 +24,7 @@ from sidetrack.http.redaction import (
     SecretRegistry,
     redact_text,
 )
-from sidetrack.parsing import parse_mbid
+from sidetrack.parsing import is_blank_name, parse_mbid
 
 
 class IncomingListen(NamedTuple):
@@ -149,6 +149,16 @@ def _may_need_cleaning(text: str, *, secrets: SecretRegistry) -> bool:
     # A registered secret is letters and digits (real keys and tokens), which JSON
     # leaves as they are.
     return any(secret in text for secret in secrets.values)
+
+
+def blank_name_field(listen: IncomingListen) -> str | None:
+    """``"artist_name"`` or ``"track_name"`` when that name is empty after cleaning
+    (``sidetrack.parsing.is_blank_name``), else None: such a listen is never stored."""
+    if is_blank_name(listen.artist_name):
+        return "artist_name"
+    if is_blank_name(listen.track_name):
+        return "track_name"
+    return None
 
 
 def positive_int(value: int | None) -> int | None:

@@ -19,7 +19,7 @@ from django.utils import timezone
 from accounts.models import ExternalAccount
 from listens.duplicates import mark_cross_source_duplicates
 from listens.ingest.paging import FetchedPage
-from listens.ingest.payloads import IncomingListen
+from listens.ingest.payloads import IncomingListen, blank_name_field
 from listens.models import IngestRun, ListenEvent
 from metadata.matching import TrackText
 from metadata.models import Recording
@@ -34,7 +34,7 @@ class StoredPage:
     new: int = 0
     known: int = 0
     unresolved: int = 0
-    skipped: int = 0  # without artist or title
+    skipped: int = 0  # artist or title empty after cleaning
 
 
 # Texts a run remembers between its batches, at most, and for how long: a longer
@@ -187,12 +187,18 @@ def _store_listens(
     in_transaction: Callable[[StoredPage], None] | None,
 ) -> StoredPage:
     result = StoredPage()
-    listens = [item for item in incoming if item.artist_name or item.track_name]
+    # Both names, visible once cleaned (ListenBrainz refuses a listen without either):
+    # a listen of only NUL, control or zero-width characters is counted, not stored.
+    listens = [item for item in incoming if blank_name_field(item) is None]
     recordings = memo.recordings_for(listens)
     _verify_free_hints(listens, recordings, memo)
     result.skipped = len(incoming) - len(listens)
     if result.skipped:
-        logger.warning("%s: skipped %d listens without artist or title", account, result.skipped)
+        logger.warning(
+            "%s: skipped %d listens whose artist or title is empty after cleaning",
+            account,
+            result.skipped,
+        )
     with transaction.atomic():
         # Two workers storing one account's page take turns here, so each sees
         # the other's rows and counts only what it really added.

@@ -24,12 +24,38 @@ def fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+# What the admin lets a curator do, and what the API checks for the same actions.
+CURATION_PERMISSIONS = (
+    "metadata.view_unresolvedrecording",
+    "metadata.change_unresolvedrecording",
+)
+STAFF_PERMISSIONS = (
+    *CURATION_PERMISSIONS,
+    "listens.view_listenevent",
+    "accounts.view_externalaccount",
+    "accounts.change_externalaccount",
+)
+
+
+def grant(user, *perms: str):
+    """``user`` with the model permissions ``perms`` ("app.codename"), fresh from the database."""
+    from django.contrib.auth.models import Permission
+
+    for perm in perms:
+        app_label, codename = perm.split(".")
+        user.user_permissions.add(
+            Permission.objects.get(content_type__app_label=app_label, codename=codename)
+        )
+    return type(user).objects.get(pk=user.pk)  # has_perm caches per instance
+
+
 @pytest.fixture
 def carol(django_user_model):
-    """A staff user (curator)."""
-    return django_user_model.objects.create_user(
+    """A staff user (curator) with the admin's permissions on curation, listens and accounts."""
+    user = django_user_model.objects.create_user(
         "carol", password="carol-password-1", is_staff=True
     )
+    return grant(user, *STAFF_PERMISSIONS)
 
 
 def client_for(user) -> APIClient:

@@ -14,6 +14,7 @@ from metadata.models import Recording, Release, ReleaseGroup, Track
 from tests.api.conftest import (  # noqa: F401 - fixtures re-exported for these tests
     as_alice,
     as_bob,
+    as_carol,
     carol,
     client_for,
     fast_password_hashing,

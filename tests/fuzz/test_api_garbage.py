@@ -21,9 +21,9 @@ import pytest
 from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from accounts.api_tokens import issue_api_token
 from tests.fuzz.test_api_schemathesis import seeded, upstream_down  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.django_db
@@ -170,9 +170,7 @@ def clients(seeded, upstream_down) -> dict[str, APIClient]:  # noqa: F811
     made["wrong-token"].credentials(HTTP_AUTHORIZATION="Token 0123456789abcdef")
     for role in ("regular", "staff"):
         made[role] = APIClient()
-        made[role].credentials(
-            HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=seeded[role])}"
-        )
+        made[role].credentials(HTTP_AUTHORIZATION=f"Token {issue_api_token(user=seeded[role])[1]}")
     return made
 
 

@@ -24,12 +24,12 @@ from django.core.cache import cache
 from django.db import connection
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from rest_framework.authtoken.models import Token
 from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
+from accounts.api_tokens import issue_api_token
 from accounts.models import ExternalAccount, ListenSource
 from clubs.models import Club, Membership, Nomination
 from listens.models import ListenEvent, TasteSnapshot
@@ -157,8 +157,8 @@ class Caller:
 
 
 def caller_for(seeded: dict[str, Any], role: str) -> Caller:
-    token = Token.objects.create(user=seeded[role])
-    return Caller(role, {"Authorization": f"Token {token.key}"}, seeded["known"])
+    token = issue_api_token(user=seeded[role])[1]
+    return Caller(role, {"Authorization": f"Token {token}"}, seeded["known"])
 
 
 @pytest.fixture(params=["staff", "regular"])

@@ -318,3 +318,66 @@ def test_an_import_is_logged_as_an_import_run(alice, tmp_path):
 
     run = IngestRun.objects.get()
     assert (run.kind, run.listens_new) == (IngestRun.Kind.IMPORT, 1)
+
+
+# --- Names empty after cleaning ---------------------------------------------------------
+
+INVISIBLE = ("\x00\x00", "\u200b\u200d", "\x07\t ", "\ufeff")
+
+
+def test_the_importer_counts_and_reports_listens_with_invisible_names(alice, tmp_path):
+    export = tmp_path / "listens.jsonl"
+    lines = [listen_line(1700000000 + i, name, "Track") for i, name in enumerate(INVISIBLE)]
+    lines += [listen_line(1700000100, "Artist", "\u200b"), listen_line(1700000200, "A", "T")]
+    export.write_text("\n".join(lines), encoding="utf-8")
+
+    out, err = run("import_listens", "--user", "alice", "--name", "alice_lb", str(export))
+
+    stored = list(ListenEvent.objects.values_list("artist_name", "track_name"))
+    assert stored == [("A", "T")]
+    assert "5 malformed" in out
+    assert "malformed: listen 1: artist_name is empty after cleaning" in err
+    assert "malformed: listen 5: track_name is empty after cleaning" in err
+
+
+def test_a_polled_listen_with_invisible_names_is_counted_never_stored(alice):
+    account = store_lastfm(
+        alice,
+        *[(1700000000 + i, name, "Track", "") for i, name in enumerate(INVISIBLE)],
+        (1700000100, "Artist", "\u200b\u200b", ""),
+        (1700000200, "Portishead", "Roads", ""),
+    )
+
+    assert list(ListenEvent.objects.values_list("artist_name", flat=True)) == ["Portishead"]
+    assert IngestRun.objects.get(account=account).errors == 5
+
+
+def test_every_exported_listen_passes_the_submit_apis_validation(alice):
+    from listens.submission import SubmissionInvalid, parse_submission
+
+    run("import_listens", "--user", "alice", "--name", "alice_lb", str(EXPORT_JSONL))
+    store_lastfm(
+        alice,
+        (1700000000, "Portishead", "Roads", ""),
+        (1700000050, "Björk", "Jóga", "Homogenic"),
+        (1700000060, "Artist\u200d", "Track", "Album"),  # a joiner inside a name is fine
+        (1000000000, "Too Early", "Track", ""),  # 2001: before ListenBrainz's minimum
+        (1700000070, "Long", "x" * 1500, ""),
+    )
+    # A listen stored before the rule, with an artist that is empty after cleaning.
+    legacy = ListenEvent.objects.filter(artist_name="Portishead").get()
+    ListenEvent.objects.filter(pk=legacy.pk).update(artist_name="\u200b")
+
+    out, err = run("export_listens", "--user", "alice")
+    rows = [json.loads(line) for line in out.splitlines()]
+
+    assert len(rows) == 4
+    for row in rows:
+        body = json.dumps({"listen_type": "import", "payload": [row]}).encode()
+        try:
+            parse_submission(body)
+        except SubmissionInvalid as error:  # pragma: no cover - the failure's message
+            pytest.fail(f"{row}: {error}")
+    assert "left out 1 listens ListenBrainz would refuse: artist_name is empty" in err
+    assert "listened_at is before 2002-10-01" in err
+    assert "track_name is longer than" in err

@@ -860,23 +860,24 @@ def test_listenbrainz_malformed_listens_are_skipped_and_counted(lb_account, mock
     assert reload(lb_account).last_ingested_ts == 1723267385
 
 
-def test_listenbrainz_listen_with_only_an_artist_or_only_a_title_is_kept(lb_account, mocked):
+def test_a_polled_listen_without_an_artist_or_a_title_is_counted_never_stored(lb_account, mocked):
+    # Issue 17: a name empty after cleaning is never stored as "" (ListenBrainz
+    # refuses such a listen, so an export would carry one it cannot take back).
     listens = [
         lb_listen(T0, None, artist="Artist Without Title"),
         lb_listen(T0 + 10, "Title Without Artist", artist=None),
         lb_listen(T0 + 20, None, artist=None),
+        lb_listen(T0 + 30, "\u200b\u200b", artist="Zero Width Title"),
+        lb_listen(T0 + 40, "Kept", artist="Artist"),
     ]
     FakeListenBrainz("jasjeet", listens).serve(mocked)
 
     run = ingest_account(account=lb_account)
 
     kept = ListenEvent.objects.order_by("listened_at")
-    assert [(e.artist_name, e.track_name) for e in kept] == [
-        ("Artist Without Title", ""),
-        ("", "Title Without Artist"),
-    ]
-    assert (run.listens_new, run.errors) == (2, 1)
-    assert reload(lb_account).last_ingested_ts == T0 + 20
+    assert [(e.artist_name, e.track_name) for e in kept] == [("Artist", "Kept")]
+    assert (run.listens_new, run.errors) == (1, 4)
+    assert reload(lb_account).last_ingested_ts == T0 + 40
 
 
 def test_nul_bytes_are_stripped_from_names_and_raw_payload(lb_account, mocked):

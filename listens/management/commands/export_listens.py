@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import CommandError
 
 from accounts.models import ListenSource
-from listens.export_import import export_row
+from listens.export_import import export_refusal, export_row
 from listens.models import ListenEvent
 from sidetrack.commands import SidetrackCommand
 
@@ -49,10 +49,15 @@ class Command(SidetrackCommand):
         rows = listens.order_by("listened_at", "pk").values_list(
             "listened_at", "artist_name", "track_name", "album_name", "recording__mbid", "source"
         )
+        left_out: dict[str, int] = {}
         # A server-side cursor on PostgreSQL: memory stays flat for millions of rows.
         for listened_at, artist, track, album, mbid, listen_source in rows.iterator(
             chunk_size=CHUNK_SIZE
         ):
+            refusal = export_refusal(listened_at=listened_at, artist_name=artist, track_name=track)
+            if refusal is not None:
+                left_out[refusal] = left_out.get(refusal, 0) + 1
+                continue
             row = export_row(
                 listened_at=listened_at,
                 artist_name=artist,
@@ -62,3 +67,6 @@ class Command(SidetrackCommand):
                 source=listen_source,
             )
             self.stdout.write(json.dumps(row, ensure_ascii=False))
+        # On stderr: stdout is the export. ListenBrainz would refuse these listens.
+        for reason, count in sorted(left_out.items()):
+            self.stderr.write(f"left out {count} listens ListenBrainz would refuse: {reason}")
