@@ -116,6 +116,18 @@ def invitations_for_user(*, user: Any, now: datetime) -> QuerySet[Invitation]:
     )
 
 
+def invitation_by_code(*, code: str, now: datetime) -> Invitation | None:
+    """The open invitation a code (a link) names, whoever it is addressed to: what an
+    invitation page shows its holder before they sign in; None when unusable."""
+    if not code or not code.strip():
+        return None
+    return (
+        Invitation.objects.filter(open_invitations(now=now), digest=code_digest(code.strip()))
+        .select_related("club", "created_by")
+        .first()
+    )
+
+
 def usable_invitation(
     *,
     user: Any,

@@ -44,6 +44,7 @@ from listens.lastfm_protocol import (
 from listens.listenbrainz_api import _rate_limited
 from listens.submission import LISTEN_MINIMUM_TS, MAX_FUTURE_SECONDS, Submission
 from listens.submit import submit_listens
+from sidetrack.login_throttle import record_token_failure, token_guess_wait
 
 FORMATS = ("xml", "json")
 DEFAULT_CLIENT = "Last.fm protocol client"
@@ -67,6 +68,12 @@ AUTH_TOKEN_REFUSED = (
 
 Params = dict[str, str]
 Handler = Callable[[HttpRequest, Params, ScrobbleApiKey | None, str], Answer]
+
+
+# Failures that mean a secret was wrong (not an expired or unapproved request token).
+_GUESSES = frozenset(
+    {AuthFailure.BAD_SESSION, AuthFailure.BAD_CREDENTIALS, AuthFailure.TOKEN_UNKNOWN}
+)
 
 
 def _response(answer: Answer) -> HttpResponse:
@@ -136,11 +143,22 @@ def lastfm_api_view(request: HttpRequest) -> HttpResponse:
             )
         if not (params.get("api_key") or "").strip():
             raise ProtocolError(ErrorCode.INVALID_API_KEY, "Invalid API key - api_key is required.")
+        # Session keys, request tokens and passwords are secrets: as on /1/, an address
+        # that keeps presenting wrong ones is refused before any is checked.
+        wait = token_guess_wait(request)
+        if wait is not None:
+            raise ProtocolError(
+                ErrorCode.RATE_LIMITED,
+                f"Rate Limit Exceeded - too many failed authentications; try again in {wait} "
+                "seconds.",
+            )
         issued = check_api_key(params)
         answer = handler(request, params, issued, fmt)
     except ProtocolError as error:
         answer = error_answer(error.code, str(error), fmt)
     except ScrobbleAuthError as error:
+        if error.failure in _GUESSES:
+            record_token_failure(request)
         answer = error_answer(_AUTH_ERRORS[error.failure], str(error), fmt)
     return _response(answer)
 

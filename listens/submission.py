@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import copy
 import time
-import unicodedata
-import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
+
+from sidetrack.parsing import is_blank_name, parse_mbid
 
 LISTEN_TYPES = ("single", "import", "playing_now")
 MAX_LISTENS_PER_REQUEST = 1000
@@ -190,16 +190,10 @@ def _check_name(listen: dict[str, Any], key: str, *, required: bool = True) -> N
     metadata[key] = value.strip()
     # Stricter than ListenBrainz (which only strips whitespace): a name made only of
     # control or zero-width characters is as empty, and would be stored as "".
-    if not _visible(metadata[key]):
+    if is_blank_name(metadata[key]):
         if required:
             raise SubmissionInvalid(f"field track_metadata.{key} is empty.", listen)
         del metadata[key]
-
-
-def _visible(text: str) -> bool:
-    return any(
-        not ch.isspace() and unicodedata.category(ch) not in ("Cc", "Cf", "Zs") for ch in text
-    )
 
 
 def _check_additional_info(listen: dict[str, Any]) -> None:
@@ -271,13 +265,8 @@ def _check_duration(listen: dict[str, Any], info: dict[str, Any], key: str, limi
 
 
 def _is_uuid(value: Any) -> bool:
-    if not isinstance(value, str):
-        return False
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        return False
-    return True
+    # As ListenBrainz's check: surrounding spaces make an MBID invalid.
+    return isinstance(value, str) and value == value.strip() and parse_mbid(value) is not None
 
 
 def _check_no_nul(value: Any, listen: dict[str, Any]) -> None:

@@ -156,6 +156,29 @@ def test_random_api_tokens_are_throttled_per_address(alice, token_limits):
     assert int(answers[-1]["Retry-After"]) > 0
 
 
+def test_random_lastfm_session_keys_are_throttled_per_address(alice, token_limits):
+    from accounts.scrobble_auth import create_scrobble_session
+
+    _, real_key = create_scrobble_session(user=alice, name="Real player")
+    scrobble = {
+        "method": "track.updateNowPlaying",
+        "api_key": "0123456789abcdef0123456789abcdef",
+        "artist": "Artist",
+        "track": "Track",
+        "format": "json",
+    }
+    guesser = Client(REMOTE_ADDR="203.0.113.50")
+    answers = [
+        guesser.post("/2.0/", {**scrobble, "sk": secrets.token_hex(16)}).json()["error"]
+        for _ in range(6)
+    ]
+    assert answers == [9] * 5 + [29]  # invalid session key, then rate limited
+    # Even the right key waits at that address; from another, the owner is served.
+    assert guesser.post("/2.0/", {**scrobble, "sk": real_key}).json()["error"] == 29
+    owner = Client(REMOTE_ADDR="198.51.100.50").post("/2.0/", {**scrobble, "sk": real_key})
+    assert "nowplaying" in owner.json()
+
+
 def test_made_up_tokens_share_their_senders_rate_limit(alice, settings):
     settings.LISTENBRAINZ_API_RATE_LIMIT = 3
     settings.TOKEN_FAILURES_PER_CLIENT = 1000

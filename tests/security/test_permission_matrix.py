@@ -11,6 +11,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from accounts.models import ExternalAccount, ListenSource
+from accounts.scrobble_auth import create_scrobble_session
 from accounts.submission_tokens import create_submission_token
 from clubs import services as club_services
 from tests.security.conftest import (
@@ -61,6 +62,29 @@ MATRIX = (
         "/api/submission-tokens/{token}/",
         NOBODY_OUTSIDE_THE_CLUB,  # a token is its owner's only, superuser included
     ),
+    Row("api-scrobble-session-list", "get", "/api/scrobble-sessions/", OWN),
+    Row(
+        "api-scrobble-session-detail",
+        "get",
+        "/api/scrobble-sessions/{scrobble_session}/",
+        NOBODY_OUTSIDE_THE_CLUB,  # a session key is its owner's only, superuser included
+    ),
+    Row(
+        "api-scrobble-session-detail",
+        "delete",
+        "/api/scrobble-sessions/{scrobble_session}/",
+        NOBODY_OUTSIDE_THE_CLUB,
+    ),
+    Row("api-listen-profile", "get", "/api/me/listen-profile/", OWN),
+    Row(
+        "api-listen-profile",
+        "patch",
+        "/api/me/listen-profile/",
+        (401, 200, 200, 200, 200),  # the caller's own profile only
+        {"listens_public": False},
+    ),
+    # Last.fm-protocol clients send the user here, signed in or not: a redirect.
+    Row("lastfm-auth-redirect", "get", "/api/auth/?token=t", (302, 302, 302, 302, 302)),
     Row("api-artist", "get", f"/api/artists/{UNKNOWN_MBID}/", (401, 404, 404, 404, 404)),
     Row(
         "api-release-group",
@@ -213,6 +237,7 @@ def targets(django_user_model, queued_tasks):
     listen = make_listen(account)
     recording = unresolved_recording("Someone", "Something")
     token, _ = create_submission_token(user=bob)
+    scrobble_session, _ = create_scrobble_session(user=bob, name="Bob's player")
     club = club_services.club_create(name="Bob's club", owner=bob)
     invitation, _ = club_services.invitation_create(club=club, actor=bob, invitee_username="bob")
     return {
@@ -221,6 +246,7 @@ def targets(django_user_model, queued_tasks):
         "listen": listen.pk,
         "recording": recording.pk,
         "token": token.pk,
+        "scrobble_session": scrobble_session.pk,
         "club": club.pk,
         "invitation": invitation.pk,
     }

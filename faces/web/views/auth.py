@@ -65,9 +65,12 @@ def signup(request: HttpRequest) -> HttpResponse:
 def join(request: HttpRequest, code: str) -> HttpResponse:
     """A club invitation link: a new person creates a login and joins in one step; a
     signed-in member accepts or declines."""
-    preview = invitations.invitation_preview(code=code)
+    preview = invitations.invitation_preview(code=code, user=request.user)
     if preview is None:
         return _invalid(request, "The invitation is unknown, expired, used up or withdrawn.")
+    if preview.addressed_to and not request.user.is_authenticated:
+        # Addressed to an existing login: its owner signs in to answer it.
+        return render(request, "web/signup.html", {"invitation": preview})
     if request.user.is_authenticated:
         if request.method == "POST":
             try:
