@@ -44,6 +44,9 @@ class Command(SidetrackCommand):
         batch_size: int,
         **options: Any,
     ) -> None:
+        # Arguments first: nothing of a large file is read before they are known good.
+        if batch_size < 1:
+            raise CommandError("--batch-size must be at least 1")
         if not file.is_file():
             raise CommandError(f"No such file: {file}")
         try:
