@@ -37,6 +37,8 @@ from listens.models import IngestRun
 logger = logging.getLogger(__name__)
 
 IMPORT_BATCH_SIZE = 1000
+# A listen is four levels deep; json.loads gives up near 1000 (recursion).
+_MAX_DEPTH = 500
 _OLD_EXPORT_NAME = re.compile(r"^(?P<user>.+)_lb-\d{4}-\d{2}-\d{2}\.json$", re.IGNORECASE)
 
 
@@ -162,14 +164,31 @@ def _read_jsonl(stream: IO[bytes], name: str) -> Iterator[Any]:
 
 
 def _read_array(stream: IO[bytes], name: str) -> Iterator[Any]:
-    # Streamed: a 200 MB single-line array would take about 3x its size in memory
-    # decoded whole (bench/export_import.py). Floats as float, not Decimal, as json does.
+    # Streamed: a 200 MB single-line array would take about 4x its size in memory
+    # decoded whole (bench/export_import.py). From ijson's plain events, not
+    # ijson.items: its path prefixes grow with nesting, and "[[[[…" 100k deep would
+    # hold gigabytes of them; nesting past _MAX_DEPTH is refused like json's recursion.
     if stream.read(3) != b"\xef\xbb\xbf":  # a byte-order mark, which the parser refuses
         stream.seek(0)
+    events = ijson.basic_parse(stream, use_float=True)
     try:
-        for item in ijson.items(stream, "item", use_float=True):
-            yield _normalize(item)
-    except (ijson.JSONError, RecursionError) as error:
+        if next(events, (None, None))[0] != "start_array":
+            raise ValueError("not a JSON array")
+        depth, builder = 0, ijson.ObjectBuilder()
+        for event, value in events:
+            if depth == 0 and event == "end_array":
+                return
+            if event in ("start_map", "start_array"):
+                depth += 1
+                if depth > _MAX_DEPTH:
+                    raise ValueError(f"nested deeper than {_MAX_DEPTH} levels")
+            elif event in ("end_map", "end_array"):
+                depth -= 1
+            builder.event(event, value)
+            if depth == 0:
+                yield _normalize(builder.value)
+                builder = ijson.ObjectBuilder()
+    except (ijson.JSONError, ValueError) as error:
         raise ValueError(f"{name} is neither JSON Lines nor a JSON array: {error}") from error
 
 
