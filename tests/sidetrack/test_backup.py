@@ -48,7 +48,18 @@ def test_backup_during_ingest_restores_into_a_fresh_directory_with_every_listen(
     migrate(db)
     world = synthetic(22, LISTENS, LISTENER)
     with Emulator(world, lastfm_api_keys={API_KEY}) as emu:
-        env = base_environment(db, **emu.env, INGEST_BATCH_LISTENS="200")
+        # Every history page answers late, so the ingest writes for some seconds
+        # whatever the machine's speed, and backups catch it half-way.
+        emu.add_fault(
+            "timeout",
+            service="lastfm",
+            params={"method": "user.getRecentTracks"},
+            times=None,
+            delay=0.4,
+        )
+        # A backup taken mid-ingest holds that ingest's claim on the account; restored,
+        # the claim lapses after INGEST_CLAIM_SECONDS (renewed after every batch).
+        env = base_environment(db, **emu.env, INGEST_BATCH_LISTENS="200", INGEST_CLAIM_SECONDS="3")
         expected = {
             ("lastfm", LISTENER, s.ts, s.artist, s.track) for s in world.scrobbles(LISTENER)
         }
@@ -90,6 +101,7 @@ def test_backup_during_ingest_restores_into_a_fresh_directory_with_every_listen(
         assert listens_in(restored) == listens_in(mid)
         # The copy is one moment's database: its cursor matches its listens, so an
         # ingest on the restored database completes the history with nothing twice.
+        time.sleep(3)  # the copied claim lapses
         rerun = manage(restored_env, "ingest", "--user", "u")
         assert rerun.returncode == 0, describe(rerun)
         assert_exactly(listens_in(restored), expected)
