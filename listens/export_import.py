@@ -24,6 +24,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
+import ijson
 from django.utils import timezone
 
 from accounts.models import ExternalAccount, ListenSource
@@ -38,6 +39,8 @@ from sidetrack.parsing import is_blank_name
 logger = logging.getLogger(__name__)
 
 IMPORT_BATCH_SIZE = 1000
+# A listen is four levels deep; json.loads gives up near 1000 (recursion).
+_MAX_DEPTH = 500
 _OLD_EXPORT_NAME = re.compile(r"^(?P<user>.+)_lb-\d{4}-\d{2}-\d{2}\.json$", re.IGNORECASE)
 
 
@@ -95,7 +98,7 @@ def read_export(path: str | Path) -> Iterator[Any]:
 
     Yields decoded JSON values (normally dicts, not yet validated) and a
     :class:`MalformedLine` for each line that is not JSON. Memory stays flat for
-    JSON Lines and zips; the old single-array format is read whole.
+    JSON Lines, zips and the old single-array format alike (one array item at a time).
     """
     path = Path(path)
     if zipfile.is_zipfile(path):
@@ -127,10 +130,13 @@ def export_user_name(path: str | Path) -> str | None:
                     if isinstance(name, str) and name.strip():
                         return name.strip()
                     break
+    # The first listen only: a file whose first listen has no user_name is not read
+    # to its end (a large export) just to find none.
     for item in read_export(path):
         name = item.get("user_name") if isinstance(item, dict) else None
         if isinstance(name, str) and name.strip():
             return name.strip()
+        break
     match = _OLD_EXPORT_NAME.match(path.name)
     return match["user"] if match else None
 
@@ -174,14 +180,32 @@ def _read_jsonl(stream: IO[bytes], name: str) -> Iterator[Any]:
 
 
 def _read_array(stream: IO[bytes], name: str) -> Iterator[Any]:
+    # Streamed: a 200 MB single-line array would take about 4x its size in memory
+    # decoded whole (bench/export_import.py). From ijson's plain events, not
+    # ijson.items: its path prefixes grow with nesting, and "[[[[…" 100k deep would
+    # hold gigabytes of them; nesting past _MAX_DEPTH is refused like json's recursion.
+    if stream.read(3) != b"\xef\xbb\xbf":  # a byte-order mark, which the parser refuses
+        stream.seek(0)
+    events = ijson.basic_parse(stream, use_float=True)
     try:
-        items = json.loads(stream.read())
-    except (ValueError, RecursionError) as error:
+        if next(events, (None, None))[0] != "start_array":
+            raise ValueError("not a JSON array")
+        depth, builder = 0, ijson.ObjectBuilder()
+        for event, value in events:
+            if depth == 0 and event == "end_array":
+                return
+            if event in ("start_map", "start_array"):
+                depth += 1
+                if depth > _MAX_DEPTH:
+                    raise ValueError(f"nested deeper than {_MAX_DEPTH} levels")
+            elif event in ("end_map", "end_array"):
+                depth -= 1
+            builder.event(event, value)
+            if depth == 0:
+                yield _normalize(builder.value)
+                builder = ijson.ObjectBuilder()
+    except (ijson.JSONError, ValueError) as error:
         raise ValueError(f"{name} is neither JSON Lines nor a JSON array: {error}") from error
-    if not isinstance(items, list):
-        raise ValueError(f"{name} holds a JSON {type(items).__name__}, not a list of listens")
-    for item in items:
-        yield _normalize(item)
 
 
 def _normalize(item: Any) -> Any:

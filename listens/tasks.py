@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 import django_q.tasks
+from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Count
 
 from accounts.models import ListenSource
@@ -14,7 +15,7 @@ from listens.duplicates import repair_cross_source_duplicates
 from listens.ingest.claims import IngestAlreadyRunning
 from listens.ingest.run import ingest_account, ingestable_accounts
 from listens.models import ListenEvent
-from listens.taste import take_taste_snapshot
+from listens.taste import record_taste_snapshot_error, take_taste_snapshot
 
 logger = logging.getLogger(__name__)
 
@@ -64,7 +65,14 @@ def taste_snapshot_task(account_id: int, period: str = "overall") -> dict[str, A
     account = ingestable_accounts(source=ListenSource.LASTFM).filter(pk=account_id).first()
     if account is None:
         return {"account": account_id, "status": "skipped", "reason": "missing or disabled"}
-    snapshots = take_taste_snapshot(account=account, period=period)
+    try:
+        snapshots = take_taste_snapshot(account=account, period=period)
+    except ImproperlyConfigured as error:
+        # A missing key is the operator's to fix: one line, on the account and in the
+        # log, never a worker traceback per connected account.
+        record_taste_snapshot_error(account=account, error=str(error))
+        logger.warning("taste snapshot of %s not taken: %s", account, error)
+        return {"account": account_id, "status": "error", "error": str(error)}
     return {
         "account": account_id,
         "status": "ok",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.utils import timezone
+
 from accounts.models import ExternalAccount, ListenSource
 from listens.clients.lastfm import LastfmClient
 from listens.ingest.payloads import clean_text
@@ -52,3 +54,11 @@ def take_taste_snapshot(
             ],
         ),
     ]
+
+
+def record_taste_snapshot_error(*, account: ExternalAccount, error: str) -> None:
+    """A snapshot that cannot be taken for want of a setting (no Last.fm key): the
+    account needs attention, as a failed ingest says; a disconnect stays one."""
+    ExternalAccount.objects.filter(pk=account.pk).exclude(
+        status=ExternalAccount.Status.DISABLED
+    ).update(status=ExternalAccount.Status.ERROR, last_error=error, last_error_at=timezone.now())

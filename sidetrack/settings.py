@@ -1,7 +1,7 @@
 """Sidetrack settings, read from the environment (and ``.env`` when present).
 
 Every variable is documented in README.md. Local defaults are safe: SQLite in
-the project root, the django-q2 ORM broker and the database cache, DEBUG off.
+the data directory, the django-q2 ORM broker and the database cache, DEBUG off.
 """
 
 from __future__ import annotations
@@ -10,10 +10,13 @@ from pathlib import Path
 
 import environ
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+from sidetrack.paths import default_data_dir
 
 env = environ.Env()
-ENV_FILE = Path(env.str("SIDETRACK_ENV_FILE", default=str(BASE_DIR / ".env")))
+# The SQLite file, .env and collected static files live here unless DATABASE_URL,
+# SIDETRACK_ENV_FILE or STATIC_ROOT say otherwise; never inside the installed code.
+DATA_DIR = Path(env.str("SIDETRACK_DATA_DIR", default="") or default_data_dir()).resolve()
+ENV_FILE = Path(env.str("SIDETRACK_ENV_FILE", default=str(DATA_DIR / ".env")))
 if ENV_FILE.is_file():
     # Real environment variables win over the file.
     environ.Env.read_env(ENV_FILE)
@@ -74,7 +77,8 @@ WSGI_APPLICATION = "sidetrack.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
+        # Templates ship inside the apps that use them (an installed wheel has no other).
+        "DIRS": [],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -88,9 +92,12 @@ TEMPLATES = [
 ]
 
 DATABASES = {
-    "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+    "default": env.db("DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'db.sqlite3'}"),
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # SQLite creates the file, not its directory (a first run with a new data dir).
+    if DATABASES["default"]["NAME"].startswith(str(DATA_DIR)):
+        DATA_DIR.mkdir(parents=True, exist_ok=True)
     # Several processes (web, qcluster workers, commands) share one file: wait for
     # locks instead of failing (timeout: SQLite's busy timeout, 30 s), and take the
     # write lock up front so transactions never fail half-way on an upgrade from
@@ -167,7 +174,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))
+STATIC_ROOT = env.str("STATIC_ROOT", default=str(DATA_DIR / "staticfiles"))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     # `collectstatic` writes hashed names (cached forever by browsers) and .gz copies.
@@ -358,4 +365,7 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    # Django's own console handler (DEBUG only) would print each of its records a
+    # second time beside the root's, unredacted; its records go to the root instead.
+    "loggers": {"django": {"handlers": [], "propagate": True}},
 }

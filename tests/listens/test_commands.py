@@ -11,6 +11,7 @@ import responses
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.utils import timezone
+from django.utils.module_loading import import_string
 from django_q.models import Schedule
 from responses import matchers
 
@@ -122,6 +123,32 @@ def test_new_lastfm_account_queues_a_taste_snapshot_after_commit(
 
     queue.assert_called_once_with("listens.tasks.taste_snapshot_task", lastfm.pk)
     assert not queue_again.called
+
+
+def test_lastfm_connected_without_a_key_gets_a_one_line_account_error_not_a_traceback(
+    settings, queued_tasks, django_capture_on_commit_callbacks, caplog
+):
+    settings.LASTFM_API_KEY = ""
+    with django_capture_on_commit_callbacks(execute=True):
+        run("connect_account", "--user", "dora", "--source", "lastfm", "--name", "dora_fm")
+    ((task, args, _),) = queued_tasks
+
+    # The worker runs what was queued.
+    with caplog.at_level("INFO"):
+        result = import_string(task)(*args)
+
+    lastfm = ExternalAccount.objects.get(external_username="dora_fm")
+    problem = (
+        "LASTFM_API_KEY is not set: set the LASTFM_API_KEY environment variable to use "
+        "Last.fm ingest."
+    )
+    assert (lastfm.status, lastfm.last_error) == (ExternalAccount.Status.ERROR, problem)
+    assert result == {"account": lastfm.pk, "status": "error", "error": problem}
+    assert [r.getMessage() for r in caplog.records if r.levelname == "WARNING"] == [
+        f"taste snapshot of {lastfm} not taken: {problem}"
+    ]
+    assert not [r for r in caplog.records if r.exc_info]
+    assert not TasteSnapshot.objects.exists()
 
 
 def test_disconnect_keeps_listens_and_connect_enables_again(alice):

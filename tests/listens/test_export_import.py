@@ -381,3 +381,41 @@ def test_every_exported_listen_passes_the_submit_apis_validation(alice):
     assert "left out 1 listens ListenBrainz would refuse: artist_name is empty" in err
     assert "listened_at is before 2002-10-01" in err
     assert "track_name is longer than" in err
+
+
+def test_old_array_export_is_read_item_by_item_so_listens_before_damage_arrive(tmp_path):
+    path = tmp_path / "rob_lb-2019-03-01.json"
+    first, second = listen_line(1551398400, "Low", "Words"), listen_line(1551398700, "Low", "Lazy")
+    # A byte-order mark, a float timestamp, then a cut-off end.
+    path.write_bytes(
+        b"\xef\xbb\xbf["
+        + first.replace("1551398400", "1551398400.0").encode()
+        + b","
+        + second.encode()
+        + b', {"listened_at": 1'
+    )
+    items = read_export(path)
+
+    # Streamed: the first listens come before the damage is reached.
+    assert next(items)["listened_at"] == 1551398400
+    assert isinstance(next(items)["track_metadata"]["track_name"], str)
+    with pytest.raises(ValueError, match="neither JSON Lines nor a JSON array"):
+        next(items)
+
+
+def test_import_checks_its_arguments_before_reading_the_file(alice, tmp_path):
+    path = tmp_path / "huge.json"
+    path.write_text("[" + ",".join([listen_line(1, "A", "B")] * 3) + "]", encoding="utf-8")
+
+    with pytest.raises(CommandError, match="--batch-size must be at least 1"):
+        run("import_listens", "--user", "alice", "--batch-size", "0", str(path))
+    assert not IngestRun.objects.exists()
+
+
+def test_the_user_name_comes_from_the_first_listen_without_reading_the_rest(tmp_path):
+    path = tmp_path / "listens.jsonl"
+    # Were the whole file read, the second line's name would be found.
+    named = {**json.loads(listen_line(2, "C", "D")), "user_name": "later"}
+    path.write_text(listen_line(1, "A", "B") + "\n" + json.dumps(named) + "\n", encoding="utf-8")
+
+    assert export_user_name(path) is None

@@ -12,7 +12,9 @@ class Command(SidetrackCommand):
     help = "Create the local admin login (printed once) unless it exists."
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("--username", default="admin")
+        parser.add_argument(
+            "--username", default="admin", help="the login to create (default: admin)"
+        )
         parser.add_argument(
             "--reset",
             action="store_true",

@@ -17,7 +17,9 @@ class Command(SidetrackCommand):
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--user", required=True, help="Sidetrack user name")
-        parser.add_argument("--source", required=True, choices=POLLED_SOURCES)
+        parser.add_argument(
+            "--source", required=True, choices=POLLED_SOURCES, help="where the listens come from"
+        )
         parser.add_argument("--name", required=True, help="User name on the source")
         parser.add_argument(
             "--allow-shared",

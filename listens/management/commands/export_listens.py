@@ -23,7 +23,11 @@ class Command(SidetrackCommand):
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--user", required=True, help="Sidetrack user name")
-        parser.add_argument("--source", choices=ListenSource.values)
+        parser.add_argument(
+            "--source",
+            choices=ListenSource.values,
+            help="only this source's listens (default: all)",
+        )
         parser.add_argument(
             "--exclude-duplicates",
             action="store_true",

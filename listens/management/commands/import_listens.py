@@ -20,12 +20,20 @@ class Command(SidetrackCommand):
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--user", required=True, help="Sidetrack user name")
-        parser.add_argument("file", type=Path)
+        parser.add_argument(
+            "file", type=Path, help="the export: zip, JSON Lines, or the older JSON array"
+        )
         parser.add_argument(
             "--name",
             help="ListenBrainz user name (default: from user.json or the listens' user_name)",
         )
-        parser.add_argument("--batch-size", type=int, default=1000)
+        parser.add_argument(
+            "--batch-size",
+            type=int,
+            default=1000,
+            help="listens stored per transaction (default 1000): larger is faster, "
+            "smaller loses less work to an interruption",
+        )
 
     def handle(
         self,
@@ -36,6 +44,9 @@ class Command(SidetrackCommand):
         batch_size: int,
         **options: Any,
     ) -> None:
+        # Arguments first: nothing of a large file is read before they are known good.
+        if batch_size < 1:
+            raise CommandError("--batch-size must be at least 1")
         if not file.is_file():
             raise CommandError(f"No such file: {file}")
         try:

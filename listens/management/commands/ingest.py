@@ -26,7 +26,9 @@ class Command(SidetrackCommand):
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--user", help="Only this Sidetrack user's accounts")
-        parser.add_argument("--source", choices=POLLED_SOURCES)
+        parser.add_argument(
+            "--source", choices=POLLED_SOURCES, help="only accounts on this source (default: all)"
+        )
         parser.add_argument(
             "--resolve",
             action="store_true",

@@ -21,6 +21,7 @@ class Command(SidetrackCommand):
             "--period",
             choices=TasteSnapshot.Period.values,
             default=TasteSnapshot.Period.OVERALL,
+            help="Last.fm's chart period (default: overall)",
         )
 
     def handle(self, *args: Any, user: str | None, period: str, **options: Any) -> None:

@@ -17,9 +17,11 @@ class Command(SidetrackCommand):
     )
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("--artist", required=True)
-        parser.add_argument("--album", required=True)
-        parser.add_argument("--year", type=int)
+        parser.add_argument("--artist", required=True, help="the album's artist, as written")
+        parser.add_argument("--album", required=True, help="the album's title, as written")
+        parser.add_argument(
+            "--year", type=int, help="year of first release, to tell same-named albums apart"
+        )
         parser.add_argument("--country", help="ISO country code preferred for the release")
         parser.add_argument(
             "--pick", type=int, help="Import candidate N (1-based) instead of the top one"
