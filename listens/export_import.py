@@ -33,7 +33,7 @@ from listens.ingest.paging import FetchedPage
 from listens.ingest.payloads import IncomingListen, blank_name_field, incoming_from_listenbrainz
 from listens.ingest.store import RecordingMemo, store_page
 from listens.models import IngestRun
-from listens.submission import LISTEN_MINIMUM_TS, MAX_TEXT_LENGTH
+from listens.submission import LISTEN_MINIMUM_TS
 from sidetrack.parsing import is_blank_name
 
 logger = logging.getLogger(__name__)
@@ -49,13 +49,12 @@ _OLD_EXPORT_NAME = re.compile(r"^(?P<user>.+)_lb-\d{4}-\d{2}-\d{2}\.json$", re.I
 
 def export_refusal(*, listened_at: datetime, artist_name: str, track_name: str) -> str | None:
     """Why ListenBrainz would refuse this listen (so the export leaves it out), or None:
-    a name empty after cleaning (listens stored before that rule), one longer than it
-    takes, or a time before its minimum (a player's clock at 1970)."""
+    a name empty after cleaning (listens stored before that rule) or a time before its
+    minimum (a player's clock at 1970). Long names pass: ListenBrainz limits only a
+    listen's whole size (10240 bytes), which one stored listen's fields stay under."""
     for name, value in (("artist_name", artist_name), ("track_name", track_name)):
         if is_blank_name(value):
             return f"{name} is empty"
-        if len(value) > MAX_TEXT_LENGTH:
-            return f"{name} is longer than {MAX_TEXT_LENGTH} characters"
     if listened_at.timestamp() < LISTEN_MINIMUM_TS:
         return "listened_at is before 2002-10-01"
     return None
