@@ -5,14 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.core.checks import CheckMessage, Info, Tags, Warning, register
+from django.core.checks import CheckMessage, Info, Warning, register
 
 from faces.discord.signature import public_key_valid
+from sidetrack.checks import EXTERNAL_SETTINGS_TAG
 
 NAMES = ("DISCORD_APPLICATION_ID", "DISCORD_PUBLIC_KEY", "DISCORD_BOT_TOKEN")
 
 
-@register(Tags.compatibility)
+@register(EXTERNAL_SETTINGS_TAG)
 def check_discord_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     present = {name: str(getattr(settings, name, "") or "").strip() for name in NAMES}
     if not any(present.values()):
