@@ -37,7 +37,7 @@ def choice(value: str | None, allowed: dict[str, Any], default: str) -> str:
 
 @dataclass(frozen=True)
 class AccountState:
-    kind: str  # ok, fetching, retrying, error, disabled, new: the CSS class and test hook
+    kind: str  # ok, fetching, retrying, error, disabled, taken, new: CSS class and test hook
     words: str  # what is happening
     todo: str = ""  # what the member can do about it
 
@@ -46,6 +46,17 @@ def account_state(account: ExternalAccount, now: datetime) -> AccountState:
     """An account's ingest state as a member reads it."""
     if account.source == ListenSource.SUBMITTED:
         return AccountState("ok", "Receives listens straight from your players.")
+    if account.status == ExternalAccount.Status.DISABLED and account.taken_over_at is not None:
+        label = ListenSource(account.source).label
+        name = account.external_username
+        return AccountState(
+            "taken",
+            f"Taken over: on {account.taken_over_at:%Y-%m-%d} another Sidetrack user proved, "
+            f"by signing in to {label}, that {name!r} is theirs. Sidetrack stopped fetching it "
+            "for you; the listens already fetched are kept.",
+            f"If {name!r} really is your {label} name, tell staff: someone else could sign "
+            f"in to {label} as it.",
+        )
     if account.status == ExternalAccount.Status.DISABLED:
         return AccountState(
             "disabled",
