@@ -28,4 +28,6 @@ urlpatterns = [
     path("clubs/<int:club_id>/", clubs.club, name="club"),
     path("clubs/<int:club_id>/nominations/<int:nomination_id>/", clubs.club, name="nomination"),
     path("clubs/<int:club_id>/compare/", clubs.compare, name="compare"),
+    path("clubs/<int:club_id>/nominate/", clubs.nominate, name="nominate"),
+    path("clubs/<int:club_id>/leave/", clubs.leave, name="leave"),
 ]
