@@ -16,6 +16,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from clubs import selectors, services
 from clubs.models import Club, Nomination
 from faces.web.forms import AlbumSearchForm, NominateForm
+from faces.web.presenting import grid_rows, standing_rows
 from metadata.services import search_albums
 from sidetrack.http import ExternalApiError, NotFoundError
 
@@ -64,23 +65,18 @@ def club(request: HttpRequest, club_id: int, nomination_id: int | None = None) -
         "club": club,
         "nominations": nominations,
         "shown": shown,
-        "members": selectors.member_user_ids(club=club),
     }
-    if shown is not None:
+    if shown is None:
+        context["member_count"] = len(selectors.member_user_ids(club=club))
+    else:
         standings = selectors.nomination_standings(nomination=shown, now=now)
-        tracklist = standings.album.tracklist
         context.update(
             standings=standings,
             totals=standings.totals,
-            rows=[
-                (rank, m, round(m.progress.share_heard * 100))
-                for rank, m in enumerate(standings.members, start=1)
-            ],
-            # Tracks × members: a member's plays of each track, in tracklist order.
-            grid=[
-                (t, [m.progress.plays.get(t.recording_id) for m in standings.members])
-                for t in tracklist
-            ],
+            # The standings list every member: no second read of the membership.
+            member_count=len(standings.members),
+            rows=standing_rows(standings.members),
+            grid=grid_rows(standings.album.tracklist, standings.members),
             running=shown.starts_at <= now and (not shown.ends_at or shown.ends_at > now),
         )
     return render(request, "web/club.html", context)
