@@ -48,8 +48,7 @@ from accounts.scrobble_auth import (
     user_scrobble_sessions,
 )
 from accounts.services import (
-    NameTakenByAnotherUser,
-    TooManyAccounts,
+    AccountRefused,
     connect_user_account,
     disconnect_account,
     request_ingest,
@@ -87,9 +86,21 @@ class AccountSerializer(serializers.ModelSerializer):
             "last_ingested_at",
             "last_ingest_started_at",
             "last_ingest_finished_at",
+            "proven_at",
+            "taken_over_at",
             "created_at",
         ]
         read_only_fields = fields
+        extra_kwargs = {
+            "proven_at": {
+                "help_text": "When the user proved the name theirs (Connect with Last.fm); "
+                "null if never. A proven name is nobody else's to connect."
+            },
+            "taken_over_at": {
+                "help_text": "When another user proved this name theirs: the account was "
+                "disabled then. Null if not taken over."
+            },
+        }
 
 
 class ConnectSerializer(serializers.Serializer):
@@ -195,7 +206,7 @@ class AccountViewSet(
                 external_username=body.validated_data["external_username"],
                 max_accounts=settings.MAX_ACCOUNTS_PER_USER,
             )
-        except (TooManyAccounts, NameTakenByAnotherUser) as error:
+        except AccountRefused as error:
             raise AccountConflict(str(error), code=error.code) from error
         except ValueError as error:
             raise ValidationError({"external_username": [str(error)]}) from error

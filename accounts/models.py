@@ -47,12 +47,24 @@ class ExternalAccount(models.Model):
     # worker's claim lapses on its own.
     ingest_claimed_until = models.DateTimeField(null=True, blank=True)
     ingest_claim_token = models.CharField(max_length=64, blank=True)
+    # Set when the user proved the name is theirs (Last.fm's web authentication):
+    # a proven name is nobody else's to connect.
+    proven_at = models.DateTimeField(null=True, blank=True)
+    # Set when another user proved this name theirs: the account was disabled then.
+    taken_over_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["user_id", "source", "external_username"]
         constraints = [
+            # One owner per proven name, whichever worker or host records the proof.
+            models.UniqueConstraint(
+                "source",
+                Lower("external_username"),
+                condition=models.Q(proven_at__isnull=False),
+                name="external_account_one_proven_owner",
+            ),
             # Last.fm and ListenBrainz names are case-insensitive.
             models.UniqueConstraint(
                 "user",
@@ -72,6 +84,10 @@ class ExternalAccount(models.Model):
     @property
     def enabled(self) -> bool:
         return self.status != self.Status.DISABLED
+
+    @property
+    def proven(self) -> bool:
+        return self.proven_at is not None
 
     @property
     def cursor(self) -> datetime | None:

@@ -37,6 +37,10 @@ class NameTakenByAnotherUser(AccountRefused):
     code = "name_taken"
 
 
+class NameProvenByAnotherUser(AccountRefused):
+    code = "name_proven"
+
+
 def connect_account(
     *, username: str, source: str, external_username: str, allow_shared: bool = False
 ) -> tuple[ExternalAccount, bool]:
@@ -70,43 +74,137 @@ def connect_user_account(
     user already has ``max_accounts`` (disconnected ones count: their listens are
     kept), and when another user has connected the same name, unless
     ``allow_shared`` (a staff decision): two users silently sharing one source's
-    history is never what either meant. A new Last.fm account gets one first taste
-    snapshot queued once the transaction commits; connecting again queues none.
+    history is never what either meant. A name another user proved theirs
+    (``connect_proven_account``) is refused too, reconnecting included, unless
+    ``allow_shared``. A new Last.fm account gets one first taste snapshot queued
+    once the transaction commits; connecting again queues none.
     """
     name = _checked_name(source, external_username)
     with transaction.atomic():
-        # One connect per user at a time, so concurrent ones cannot pass the cap together.
-        get_user_model().objects.select_for_update().filter(pk=user.pk).first()
+        _lock_user(user)
+        if not allow_shared:
+            _refuse_proven_by_another(user, source, name)
         account = _existing(user.pk, source, name)
         created = False
         if account is None:
             _check_new_account_allowed(user, source, name, max_accounts, allow_shared)
-            try:
-                with transaction.atomic():
-                    account = ExternalAccount.objects.create(
-                        user=user, source=source, external_username=name
-                    )
-                created = True
-            except IntegrityError:
-                # A concurrent connect won the unique constraint: use its row.
-                account = _existing(user.pk, source, name)
-                if account is None:
-                    raise
+            account, created = _create(user, source, name)
         if not created and account.status == ExternalAccount.Status.DISABLED:
-            account.status = (
-                ExternalAccount.Status.NEW
-                if account.last_ingested_ts is None
-                else ExternalAccount.Status.OK
-            )
-            account.save(update_fields=["status", "updated_at"])
-        if created:
-            pk = account.pk
-            transaction.on_commit(
-                lambda: account_connected.send(sender=ExternalAccount, account_id=pk, source=source)
-            )
+            _reenable(account)
     if created:
         logger.info("connected %s", account)
     return account, created
+
+
+@dataclass(frozen=True)
+class ProvenAccount:
+    """What proving a name did: the user's account of it, whether it is new, and how
+    many other users' unproven accounts of the name were disabled (taken over)."""
+
+    account: ExternalAccount
+    created: bool
+    taken_over: int
+
+
+def connect_proven_account(
+    *,
+    user: Any,
+    source: str,
+    external_username: str,
+    max_accounts: int | None = None,
+) -> ProvenAccount:
+    """Connect a name the user has just proven theirs (Last.fm's web authentication
+    answered with it), or mark their existing account of it proven and re-enable it.
+
+    A proven owner takes the name over from unproven claims: other users' accounts
+    of the same name that were never proven are disabled, with ``taken_over_at`` set
+    so their owners are told why; their listens are kept. A name another user has
+    already proven is refused (``NameProvenByAnotherUser``). The cap of
+    ``max_accounts`` applies as in ``connect_user_account``.
+    """
+    name = _checked_name(source, external_username)
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            _lock_user(user)
+            _refuse_proven_by_another(user, source, name)
+            account = _existing(user.pk, source, name)
+            created = False
+            if account is None:
+                _check_new_account_allowed(user, source, name, max_accounts, allow_shared=True)
+                account, created = _create(user, source, name, proven_at=now)
+            else:
+                if account.status == ExternalAccount.Status.DISABLED:
+                    _reenable(account)
+                account.proven_at = account.proven_at or now
+                account.taken_over_at = None
+                account.save(update_fields=["proven_at", "taken_over_at", "updated_at"])
+            taken_over = (
+                ExternalAccount.objects.filter(
+                    source=source, external_username__iexact=name, proven_at__isnull=True
+                )
+                .exclude(user_id=user.pk)
+                .update(status=ExternalAccount.Status.DISABLED, taken_over_at=now, updated_at=now)
+            )
+    except IntegrityError as error:
+        # Another user's proof of the same name committed first (one proven owner
+        # per name is a database constraint).
+        raise _proven_refusal(source, name) from error
+    logger.info("proven %s; %d unproven claim(s) taken over", account, taken_over)
+    return ProvenAccount(account=account, created=created, taken_over=taken_over)
+
+
+def _lock_user(user: Any) -> None:
+    # One connect per user at a time, so concurrent ones cannot pass the cap together.
+    get_user_model().objects.select_for_update().filter(pk=user.pk).first()
+
+
+def _create(
+    user: Any, source: str, name: str, *, proven_at: Any = None
+) -> tuple[ExternalAccount, bool]:
+    try:
+        with transaction.atomic():
+            account = ExternalAccount.objects.create(
+                user=user, source=source, external_username=name, proven_at=proven_at
+            )
+    except IntegrityError:
+        # A concurrent connect won the unique constraint: use its row.
+        existing = _existing(user.pk, source, name)
+        if existing is None:
+            raise
+        return existing, False
+    # Announced, not queued by name: listens decides what a new account needs.
+    pk = account.pk
+    transaction.on_commit(
+        lambda: account_connected.send(sender=ExternalAccount, account_id=pk, source=source)
+    )
+    return account, True
+
+
+def _reenable(account: ExternalAccount) -> None:
+    never_fetched = account.last_ingested_ts is None
+    account.status = ExternalAccount.Status.NEW if never_fetched else ExternalAccount.Status.OK
+    account.save(update_fields=["status", "updated_at"])
+
+
+def _refuse_proven_by_another(user: Any, source: str, name: str) -> None:
+    proven = (
+        ExternalAccount.objects.filter(
+            source=source, external_username__iexact=name, proven_at__isnull=False
+        )
+        .exclude(user_id=user.pk)
+        .exists()
+    )
+    if proven:
+        raise _proven_refusal(source, name)
+
+
+def _proven_refusal(source: str, name: str) -> NameProvenByAnotherUser:
+    label = ListenSource(source).label
+    return NameProvenByAnotherUser(
+        f"another Sidetrack user has proven with {label} that {name!r} is theirs; "
+        "ask staff if it is yours too"
+    )
 
 
 def _checked_name(source: str, external_username: str) -> str:

@@ -318,6 +318,8 @@ MUSICBRAINZ_RATE_LIMIT = env.float("MUSICBRAINZ_RATE_LIMIT", default=1.0)
 LASTFM_API_KEY = env.str("LASTFM_API_KEY", default="")
 LASTFM_API_SECRET = env.str("LASTFM_API_SECRET", default="")
 LASTFM_BASE_URL = env.str("LASTFM_BASE_URL", default="https://ws.audioscrobbler.com/2.0/")
+# Last.fm's page where a member approves "Connect with Last.fm" (web authentication).
+LASTFM_AUTH_URL = env.str("LASTFM_AUTH_URL", default="https://www.last.fm/api/auth/")
 
 LISTENBRAINZ_USER_AGENT = env.str("LISTENBRAINZ_USER_AGENT", default="")
 LISTENBRAINZ_BASE_URL = env.str("LISTENBRAINZ_BASE_URL", default="https://api.listenbrainz.org/1/")

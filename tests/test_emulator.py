@@ -653,7 +653,10 @@ def test_standalone_module_prints_urls_and_serves(http: requests.Session) -> Non
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
     try:
         assert process.stdout is not None
-        lines = dict(process.stdout.readline().strip().split("=", 1) for _ in range(4))
+        lines: dict[str, str] = {}
+        while "USERS" not in lines:  # one NAME=URL line per service, then USERS
+            name, _, value = process.stdout.readline().strip().partition("=")
+            lines[name] = value
         assert lines["USERS"] == "user1"
         url = lines["LISTENBRAINZ_BASE_URL"] + "user/user1/listens"
         payload = http.get(url, params={"count": 100}, timeout=5).json()["payload"]

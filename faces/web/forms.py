@@ -26,3 +26,19 @@ class TokenForm(forms.Form):
         label="Name",
         help_text="What will use it, so you know which to revoke (for example Navidrome).",
     )
+
+
+class AlbumSearchForm(forms.Form):
+    artist = forms.CharField(max_length=500, label="Artist")
+    title = forms.CharField(max_length=500, label="Album title")
+    year = forms.IntegerField(
+        min_value=1,
+        max_value=9999,
+        required=False,
+        label="Year (optional)",
+        help_text="The first release's year, when several albums share the title.",
+    )
+
+
+class NominateForm(forms.Form):
+    release_group_mbid = forms.UUIDField()

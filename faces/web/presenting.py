@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.timesince import timesince
 
 from accounts.models import ExternalAccount, ListenSource
@@ -37,7 +39,7 @@ def choice(value: str | None, allowed: dict[str, Any], default: str) -> str:
 
 @dataclass(frozen=True)
 class AccountState:
-    kind: str  # ok, fetching, retrying, error, disabled, new: the CSS class and test hook
+    kind: str  # ok, fetching, retrying, error, disabled, taken, new: CSS class and test hook
     words: str  # what is happening
     todo: str = ""  # what the member can do about it
 
@@ -46,6 +48,17 @@ def account_state(account: ExternalAccount, now: datetime) -> AccountState:
     """An account's ingest state as a member reads it."""
     if account.source == ListenSource.SUBMITTED:
         return AccountState("ok", "Receives listens straight from your players.")
+    if account.status == ExternalAccount.Status.DISABLED and account.taken_over_at is not None:
+        label = ListenSource(account.source).label
+        name = account.external_username
+        return AccountState(
+            "taken",
+            f"Taken over: on {account.taken_over_at:%Y-%m-%d} another Sidetrack user proved, "
+            f"by signing in to {label}, that {name!r} is theirs. Sidetrack stopped fetching it "
+            "for you; the listens already fetched are kept.",
+            f"If {name!r} really is your {label} name, tell staff: someone else could sign "
+            f"in to {label} as it.",
+        )
     if account.status == ExternalAccount.Status.DISABLED:
         return AccountState(
             "disabled",
@@ -76,6 +89,69 @@ def account_state(account: ExternalAccount, now: datetime) -> AccountState:
     finished = account.last_ingest_finished_at
     when = f" (last fetched {timesince(finished, now)} ago)" if finished else ""
     return AccountState("ok", f"Up to date{when}.")
+
+
+# --- A nomination's standings and grid, as text ------------------------------------------
+# Numbers become strings here, once: the club page shows one per member per track, and
+# the template engine localizes every number it prints (a fifth of the page's time at
+# 50 members). The figures are the selector's, unchanged.
+
+
+@dataclass(frozen=True)
+class StandingRow:
+    rank: int
+    username: str
+    heard: str  # "3/10"
+    heard_words: str  # "3 of 10 tracks heard"
+    percent: str  # of the tracklist heard, for the bar's width
+    listen_count: str
+    full_listens: str
+    last_listen: datetime | None
+    unresolved: str
+
+
+def standing_rows(members: Sequence[Any]) -> list[StandingRow]:
+    """``MemberStanding``s (best first) as the standings table prints them."""
+    rows = []
+    for rank, m in enumerate(members, start=1):
+        p = m.progress
+        rows.append(
+            StandingRow(
+                rank=rank,
+                username=m.username,
+                heard=f"{p.heard}/{p.tracklist_size}",
+                heard_words=f"{p.heard} of {p.tracklist_size} tracks heard",
+                percent=str(round(p.share_heard * 100)),
+                listen_count=str(p.listen_count),
+                full_listens=str(len(p.full_listens)),
+                last_listen=p.last_listen,
+                unresolved=str(m.unresolved_listens),
+            )
+        )
+    return rows
+
+
+# One grid cell's markup, heard or not: the grid has a cell per member per track
+# (600 at 50 members), so its rows are joined here rather than looped in the template.
+_HEARD_CELL = '<td class="num"><span class="heard">{}</span></td>'
+_UNHEARD_CELL = '<td class="num"><span class="muted" aria-label="not heard">–</span></td>'
+
+
+def grid_rows(tracklist: Sequence[Any], members: Sequence[Any]) -> list[tuple[str, SafeString]]:
+    """Tracks × members: per track its label and the row's cells, each member's plays
+    of it (a dash if unheard), in the members' order."""
+    plays = [m.progress.plays for m in members]
+    rows = []
+    for t in tracklist:
+        cells = []
+        for member_plays in plays:
+            found = member_plays.get(t.recording_id)
+            # A count is an int: nothing in the cell needs escaping.
+            cells.append(
+                _HEARD_CELL.format(found.count) if found and found.count else _UNHEARD_CELL
+            )
+        rows.append((f"{t.number or t.position}. {t.title}", mark_safe("".join(cells))))  # noqa: S308
+    return rows
 
 
 # --- A bar chart drawn on the server --------------------------------------------------------

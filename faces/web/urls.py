@@ -17,6 +17,8 @@ urlpatterns = [
     path("albums/<str:mbid>/", listening.album, name="album"),
     path("sources/", sources.sources, name="sources"),
     path("sources/connect/", sources.connect, name="connect"),
+    path("sources/lastfm/", sources.lastfm_start, name="lastfm_start"),
+    path("sources/lastfm/done/", sources.lastfm_done, name="lastfm_done"),
     path("sources/<int:account_id>/fetch/", sources.fetch, name="fetch"),
     path("sources/<int:account_id>/disconnect/", sources.disconnect, name="disconnect"),
     path("sources/tokens/", sources.token_create, name="token_create"),
@@ -26,4 +28,6 @@ urlpatterns = [
     path("clubs/<int:club_id>/", clubs.club, name="club"),
     path("clubs/<int:club_id>/nominations/<int:nomination_id>/", clubs.club, name="nomination"),
     path("clubs/<int:club_id>/compare/", clubs.compare, name="compare"),
+    path("clubs/<int:club_id>/nominate/", clubs.nominate, name="nominate"),
+    path("clubs/<int:club_id>/leave/", clubs.leave, name="leave"),
 ]

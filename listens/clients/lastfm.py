@@ -1,17 +1,19 @@
 """Last.fm API 2.0 client: HTTP and parsing only.
 
 Reads ``user.getRecentTracks``, ``user.getTopArtists`` and ``user.getTopAlbums``
-into frozen dataclasses. Last.fm reports errors as ``{"error": N, "message": ...}``
-under any HTTP status, including 200, so every body goes through
+into frozen dataclasses, and trades a web-authentication token for its session
+(``auth.getSession``, signed with the API secret). Last.fm reports errors as
+``{"error": N, "message": ...}`` under any HTTP status, including 200, so every body goes through
 :func:`check_lastfm_body` before it is parsed.
 https://www.last.fm/api/errorcodes
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
@@ -37,6 +39,8 @@ TRANSIENT_CODES = frozenset({8, 11, 16})
 RATE_LIMITED_CODE = 29
 AUTH_CODES = frozenset({4, 9, 10, 13, 14, 17, 26})
 INVALID_PARAMS_CODE = 6
+# Parameters Last.fm leaves out of api_sig (https://www.last.fm/api/authspec, section 8).
+UNSIGNED_PARAMS = frozenset({"format", "callback", "api_sig"})
 # Error 6 covers both "invalid parameters" and the several wordings of an unknown user.
 _USER_NOT_FOUND_RE = re.compile(r"(?i)\buser\b.*\bnot\s+(?:be\s+)?found\b|\bno user\b")
 
@@ -113,6 +117,15 @@ class TopAlbumsPage:
     items: tuple[TopAlbum, ...]
 
 
+@dataclass(frozen=True)
+class AuthSession:
+    """``auth.getSession``'s answer: the Last.fm user who approved the token."""
+
+    name: str
+    key: str = field(repr=False)  # the session key: Sidetrack keeps none, never shows it
+    subscriber: bool
+
+
 class LastfmClient:
     """Read-only Last.fm client over one :class:`ServiceHttp` session."""
 
@@ -125,6 +138,7 @@ class LastfmClient:
         options: HttpOptions,
     ) -> None:
         self._api_key = api_key
+        self._api_secret = api_secret
         # The secret is only needed for signed (write) calls; it is registered so
         # that it is redacted wherever it might show up.
         self.http = ServiceHttp(
@@ -149,6 +163,23 @@ class LastfmClient:
                 _root(data, root, method)  # wrong shape: retried like a transient error
 
         return self.http.get_json("", query, check_body=check).data
+
+    def get_session(self, token: str) -> AuthSession:
+        """The session of the user who approved ``token`` on Last.fm's auth page
+        (https://www.last.fm/api/webauth, https://www.last.fm/api/show/auth.getSession).
+        A token is good for one session, within an hour of being made."""
+        if not self._api_secret:
+            raise ValueError("auth.getSession is signed: the client needs the API secret")
+        params = {"method": "auth.getSession", "token": token, "api_key": self._api_key}
+        query = {**params, "api_sig": api_signature(params, self._api_secret), "format": "json"}
+
+        def check(data: Any, response: requests.Response) -> None:
+            check_lastfm_body(data, response)
+            if response.status_code < 400:
+                _root(data, "session", "auth.getSession")
+
+        data = self.http.get_json("", query, check_body=check).data
+        return parse_session(data)
 
     def get_recent_tracks(
         self,
@@ -203,6 +234,14 @@ class LastfmClient:
             {"user": user, "period": period, "page": page, "limit": limit},
         )
         return parse_top_albums(data, user=user, period=period, page=page, per_page=limit)
+
+
+def api_signature(params: Mapping[str, Any], secret: str) -> str:
+    """Last.fm's ``api_sig``: md5 of each signed parameter as name+value, sorted by
+    name, then the secret (https://www.last.fm/api/authspec, section 8)."""
+    signed = sorted(name for name in params if name not in UNSIGNED_PARAMS)
+    text = "".join(f"{name}{params[name]}" for name in signed)
+    return hashlib.md5((text + secret).encode("utf-8"), usedforsecurity=False).hexdigest()
 
 
 # --- errors -----------------------------------------------------------------
@@ -283,6 +322,22 @@ def parse_recent_tracks(
         tracks=tuple(tracks),
         now_playing=now_playing,
         malformed=tuple(malformed),
+    )
+
+
+def parse_session(data: Any) -> AuthSession:
+    """Parse an ``auth.getSession`` body: ``{"session": {"name", "key", "subscriber"}}``."""
+    root = _root(data, "session", "auth.getSession")
+    name = stripped(root.get("name"))
+    if not name:
+        raise UnavailableError(
+            "unexpected answer to auth.getSession: the session has no user name",
+            service=SERVICE,
+        )
+    return AuthSession(
+        name=name,
+        key=stripped(root.get("key")),
+        subscriber=lenient_int(root.get("subscriber")) == 1,
     )
 
 

@@ -291,3 +291,21 @@ def test_commands_are_registered_idempotently_and_the_token_never_printed(discor
     assert all(r.authorization == f"Bot {discord.bot_token}" for r in puts)
     assert discord.bot_token not in out.getvalue()
     assert "Registered 10 commands for server" in out.getvalue()
+
+
+def test_connect_refuses_a_lastfm_name_another_user_proved_theirs(
+    server, discord, worker, django_user_model
+):
+    from accounts.models import ExternalAccount
+    from accounts.services import connect_proven_account
+
+    owner = django_user_model.objects.create_user("olga")
+    connect_proven_account(user=owner, source="lastfm", external_username="alice_fm")
+    connect = discord.command(
+        "connect", sub="lastfm", user=ALICE, guild=GUILD, options={"name": "ALICE_FM"}
+    )
+    _send(discord, server, connect)
+    worker.run("faces.")
+    [answer] = discord.edits_for(connect)
+    assert "Not connected: another Sidetrack user has proven with Last.fm" in answer["content"]
+    assert list(ExternalAccount.objects.values_list("user__username", flat=True)) == ["olga"]

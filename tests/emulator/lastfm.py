@@ -1,4 +1,5 @@
-"""Last.fm API 2.0 face: ``user.getRecentTracks``, ``user.getTopArtists``, ``user.getTopAlbums``.
+"""Last.fm API 2.0 face: ``user.getRecentTracks``, ``user.getTopArtists``, ``user.getTopAlbums``;
+web authentication: the auth page (``www.last.fm/api/auth/``) and ``auth.getSession``.
 
 Shapes follow /work/shared/fixtures/lastfm__*: numbers as strings, ``@attr``
 paging, ``{"error": N, "message": ...}`` errors. https://www.last.fm/api/show/user.getRecentTracks
@@ -6,6 +7,10 @@ paging, ``{"error": N, "message": ...}`` errors. https://www.last.fm/api/show/us
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import html
+import secrets
 import time
 from collections import Counter
 from typing import TYPE_CHECKING, Any
@@ -19,6 +24,7 @@ if TYPE_CHECKING:
     from tests.emulator.server import Emulator
 
 MAX_LIMIT = 200
+TOKEN_SECONDS = 3600  # a web-authentication token lives an hour (webauth docs)
 PERIOD_DAYS = {"7day": 7, "1month": 30, "3month": 91, "6month": 182, "12month": 365}
 
 
@@ -43,6 +49,8 @@ def handle(emu: Emulator, request: EmuRequest) -> Reply:
     if not api_key or (keys is not None and api_key not in keys):
         return error(10)
     method = params.get("method", "").lower()
+    if method == "auth.getsession":
+        return get_session(emu, request)
     handler = _METHODS.get(method)
     if handler is None:
         return error(3, status=400)
@@ -55,6 +63,64 @@ def handle(emu: Emulator, request: EmuRequest) -> Reply:
     if user.private:
         return error(17)
     return handler(emu, request, user)
+
+
+# --- web authentication (https://www.last.fm/api/webauth) -----------------------------
+
+
+def auth_page(emu: Emulator, request: EmuRequest) -> Reply:
+    """``/api/auth/?api_key=K&cb=URL``: the configured user approves at once and is sent
+    back to ``cb`` with ``token`` added; with no configured user, nobody approves and
+    the page stays (as when a user closes Last.fm's page)."""
+    params = request.params
+    keys = emu.config.lastfm_api_keys
+    api_key = params.get("api_key", "")
+    if not api_key or (keys is not None and api_key not in keys):
+        return _html(400, "Invalid API key")
+    callback = params.get("cb", "")
+    name = emu.config.lastfm_auth_user
+    if not callback.startswith(("http://", "https://")) or name is None:
+        return _html(200, "Connect application: not approved")
+    token = secrets.token_hex(16)
+    with emu.world.lock:
+        emu.lastfm_tokens[token] = (name, request.now)
+    joiner = "&" if "?" in callback else "?"
+    location = f"{callback}{joiner}token={token}"
+    return Reply(302, b"", {"Location": location}, "text/html")
+
+
+def get_session(emu: Emulator, request: EmuRequest) -> Reply:
+    """``auth.getSession``: signed; each approved token buys one session."""
+    params = request.params
+    token = params.get("token", "")
+    if not token:
+        return error(6, "Invalid parameters - Your request is missing a required parameter", 400)
+    secret = emu.config.lastfm_api_secret
+    if secret is not None:
+        signed = sorted(k for k in params if k not in ("format", "callback", "api_sig"))
+        text = "".join(k + params[k] for k in signed) + secret
+        expected = hashlib.md5(text.encode(), usedforsecurity=False).hexdigest()
+        if not hmac.compare_digest(expected, params.get("api_sig", "")):
+            return error(13, "Invalid method signature supplied", 403)
+    with emu.world.lock:
+        found = emu.lastfm_tokens.get(token)
+        if found is not None and found[0] is not None:
+            del emu.lastfm_tokens[token]  # used once
+    if found is None:
+        return error(4, "Invalid authentication token supplied", 403)
+    name, made_at = found
+    if name is None:
+        return error(14, "Unauthorized Token - This token has not been authorized", 403)
+    if request.now - made_at > TOKEN_SECONDS:
+        return error(15, "This token has expired", 403)
+    session = {"name": name, "key": secrets.token_hex(16), "subscriber": "0"}
+    return Reply(200, {"session": session})
+
+
+def _html(status: int, title: str) -> Reply:
+    text = html.escape(title)
+    body = f"<html><head><title>{text}</title></head><body><h1>{text}</h1></body></html>"
+    return Reply(status, body.encode(), content_type="text/html")
 
 
 def _page_params(params: dict[str, str], default_limit: int) -> tuple[int, int]:

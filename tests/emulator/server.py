@@ -37,16 +37,20 @@ from tests.emulator.wire import EmuRequest, Reply
 
 SERVICE_PATHS = {
     "lastfm": "lastfm/2.0/",
+    # Last.fm's web-authentication page (www.last.fm/api/auth/), where a user approves.
+    "lastfm_auth": "lastfm/api/auth/",
     "listenbrainz": "listenbrainz/1/",
     "musicbrainz": "musicbrainz/ws/2/",
 }
 ENV_NAMES = {
     "lastfm": "LASTFM_BASE_URL",
+    "lastfm_auth": "LASTFM_AUTH_URL",
     "listenbrainz": "LISTENBRAINZ_BASE_URL",
     "musicbrainz": "MUSICBRAINZ_BASE_URL",
 }
 _FACES: dict[str, Callable[[Any, EmuRequest], Reply]] = {
     "lastfm": lastfm.handle,
+    "lastfm_auth": lastfm.auth_page,
     "listenbrainz": listenbrainz.handle,
     "musicbrainz": musicbrainz.handle,
 }
@@ -68,6 +72,11 @@ class EmulatorConfig:
     lastfm_api_keys: frozenset[str] | set[str] | None = None
     # Answer a one-item `track` list as a bare object, as the real API does.
     lastfm_single_item_as_object: bool = False
+    # Web authentication: the Last.fm user the auth page approves as (None: the user
+    # does not approve, and the page never sends them back), and the shared secret
+    # auth.getSession's api_sig is checked with (None: any signature passes).
+    lastfm_auth_user: str | None = None
+    lastfm_api_secret: str | None = None
     # ListenBrainz: X-RateLimit-* on every answer; 429 past the limit when enforced.
     lb_rate_limit: int = 100_000
     lb_rate_window: int = 10
@@ -152,6 +161,8 @@ class Emulator:
         self._lock = threading.Lock()
         self._lb_window = _RateWindow()
         self._mb_last: dict[str, float] = {}
+        # Web-authentication tokens: token -> (Last.fm user who approved or None, made at).
+        self.lastfm_tokens: dict[str, tuple[str | None, float]] = {}
         self._stopping = threading.Event()
         self._connections: set[socket.socket] = set()
         self._server: ThreadingHTTPServer | None = None

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import threading
@@ -25,7 +26,7 @@ from sidetrack.http.errors import (
     RateLimitedError,
     UnavailableError,
 )
-from sidetrack.http.options import RetryPolicy
+from sidetrack.http.options import HttpOptions, RetryPolicy
 from sidetrack.logfilters import RedactSecretsFilter
 from tests.http_options import split_options
 from tests.payloads import load_payload, payload_text
@@ -633,3 +634,61 @@ def test_debug_logs_of_the_client_and_urllib3_are_redacted(local_lastfm, caplog)
     for message in messages:
         assert_no_secret(message)
     assert_no_secret(caplog.text)
+
+
+# --- auth.getSession (web authentication) ------------------------------------------------
+
+
+def test_get_session_is_signed_as_the_auth_spec_says_and_returns_the_name(mocked):
+    # https://www.last.fm/api/authspec section 8: params sorted by name, then the secret.
+    text = f"api_key{KEY}methodauth.getSessiontokenT0K3N{SECRET}"
+    signature = hashlib.md5(text.encode(), usedforsecurity=False).hexdigest()
+    mocked.get(
+        BASE,
+        json={
+            "session": {"name": "RJ", "key": "d580d57f32848f5dcf574d1ce18d78b2", "subscriber": 0}
+        },
+        match=[
+            matchers.query_param_matcher(
+                {
+                    "method": "auth.getSession",
+                    "token": "T0K3N",
+                    "api_key": KEY,
+                    "api_sig": signature,
+                    "format": "json",
+                }
+            )
+        ],
+    )
+    session = make_client().get_session("T0K3N")
+    assert session.name == "RJ"
+    assert session.subscriber is False
+    assert "d580d57f" not in repr(session)  # the session key is never shown
+
+
+@pytest.mark.parametrize(
+    ("code", "kind"), [(4, AuthError), (14, AuthError), (13, AuthError), (8, UnavailableError)]
+)
+def test_a_refused_or_failed_token_trade_raises_without_the_secret(mocked, code, kind):
+    mocked.get(BASE, json={"error": code, "message": "Invalid authentication token"}, status=403)
+    with pytest.raises(kind) as raised:
+        make_client().get_session("T0K3N")
+    assert_no_secret(str(raised.value))
+    assert_no_secret(raised.value.url or "")
+
+
+def test_a_session_without_a_name_is_not_taken(mocked):
+    mocked.get(BASE, json={"session": {"name": "", "key": "k", "subscriber": "0"}})
+    with pytest.raises(UnavailableError, match="no user name"):
+        make_client().get_session("T0K3N")
+
+
+def test_get_session_needs_the_secret():
+    client = LastfmClient(
+        api_key=KEY,
+        api_secret="",
+        base_url=BASE,
+        options=HttpOptions(user_agent="SidetrackTests/0.1", retry=RetryPolicy.none()),
+    )
+    with pytest.raises(ValueError, match="API secret"):
+        client.get_session("T0K3N")

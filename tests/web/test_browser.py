@@ -132,3 +132,78 @@ def test_a_member_signs_in_sees_listens_and_a_chart_and_every_page_passes_axe(
         assert serious_violations(page) == [], url
         shoot(page, name, viewport)
     context.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_connect_with_lastfm_nominate_from_a_search_and_leave_in_the_browser(
+    browser,  # noqa: F811
+    live_server,
+    external_settings,
+    alice,
+    bob,
+):
+    """Alice proves her Last.fm name on the (emulated) Last.fm auth page, searches
+    MusicBrainz (emulated) for an album and nominates it; Bob leaves the club."""
+    from tests.emulator import Emulator, World
+
+    world = World()
+    band = world.catalog.add_artist("The Velvet Hours")
+    world.catalog.add_album(band, "Lantern Coast", ["Harbour", "Tidewater"])
+    world.catalog.add_album(
+        band, "Lantern Coast", ["Harbour (live)"], secondary_types=["Live"], date="2003-05-01"
+    )
+    key, secret = "lfm-browser-key", "lfm-browser-secret"
+    club = make_club(alice, bob)
+    with Emulator(
+        world, lastfm_api_keys={key}, lastfm_auth_user="alice-fm", lastfm_api_secret=secret
+    ) as emu:
+        external_settings.LASTFM_API_KEY = key
+        external_settings.LASTFM_API_SECRET = secret
+        external_settings.LASTFM_BASE_URL = emu.urls["lastfm"]
+        external_settings.LASTFM_AUTH_URL = emu.urls["lastfm_auth"]
+        external_settings.MUSICBRAINZ_BASE_URL = emu.urls["musicbrainz"]
+        context = browser.new_context(viewport=PHONE)
+        context.route("**/coverartarchive.org/**", lambda route: route.abort())
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        base = live_server.url
+        sign_in(page, base)
+
+        page.goto(f"{base}/sources/")
+        page.get_by_role("button", name="Connect with Last.fm").click()
+        page.wait_for_url(f"{base}/sources/")
+        assert page.get_by_text("Connected alice-fm on Last.fm, proven yours.").is_visible()
+        assert page.locator("[data-proven=yes]").count() == 1
+        assert serious_violations(page) == []
+        shoot(page, "sources-proven", PHONE)
+
+        page.goto(f"{base}/clubs/{club.pk}/")
+        page.get_by_role("link", name="Nominate an album").click()
+        page.get_by_label("Artist").fill("The Velvet Hours")
+        page.get_by_label("Album title").fill("Lantern Coast")
+        page.get_by_role("button", name="Search MusicBrainz").click()
+        assert page.locator("[data-candidate]").count() == 2
+        assert "studio album" in page.locator("[data-candidate]").first.inner_text()
+        assert serious_violations(page) == []
+        shoot(page, "nominate", PHONE)
+        page.get_by_role(
+            "button", name="Nominate Lantern Coast by The Velvet Hours (2001-01-01)"
+        ).click()
+        page.wait_for_url(f"{base}/clubs/{club.pk}/")
+        assert page.get_by_role("heading", name="Now: Lantern Coast").is_visible()
+        assert page.locator("table[data-table=grid] tbody tr").count() == 2
+        context.close()
+
+    context = browser.new_context(viewport=DESKTOP)
+    page = context.new_page()
+    page.goto(f"{base}/signin/")
+    page.get_by_label("Username").fill("bob")
+    page.get_by_label("Password").fill("bob-password-1")
+    page.get_by_role("button", name="Sign in").click()
+    page.goto(f"{base}/clubs/{club.pk}/")
+    assert "bob" in page.locator("table[data-table=standings]").inner_text()
+    page.get_by_role("button", name="Leave Sunday Album Club").click()
+    page.wait_for_url(f"{base}/clubs/")
+    assert page.get_by_text("You left Sunday Album Club.").is_visible()
+    context.close()
+    assert not club.memberships.filter(user=bob).exists()

@@ -1,19 +1,27 @@
-"""Your sources: polled accounts (connect, fetch now, disconnect) and submission tokens."""
+"""Your sources: polled accounts (connect, Connect with Last.fm, fetch now, disconnect)
+and submission tokens."""
 
 from __future__ import annotations
+
+import logging
+import secrets
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare
 from django.views.decorators.http import require_POST
 
-from accounts.models import POLLED_SOURCES, ExternalAccount, SubmissionToken
+from accounts.models import POLLED_SOURCES, ExternalAccount, ListenSource, SubmissionToken
 from accounts.selectors import user_account_get, user_accounts
 from accounts.services import (
     AccountRefused,
+    connect_proven_account,
     connect_user_account,
     disconnect_account,
     request_ingest,
@@ -25,6 +33,21 @@ from accounts.submission_tokens import (
 )
 from faces.web.forms import ConnectForm, TokenForm
 from faces.web.presenting import account_state
+from listens.providers import client_for
+from sidetrack.http import AuthError, ExternalApiError
+
+logger = logging.getLogger(__name__)
+
+# The session key holding the nonce a Connect with Last.fm round trip must bring back:
+# without it, anyone could send a member's browser to the return URL with a token of
+# theirs and connect their own Last.fm name to the member's Sidetrack.
+LASTFM_STATE_KEY = "web:lastfm-connect-state"
+LASTFM_SETTINGS = ("LASTFM_API_KEY", "LASTFM_API_SECRET")
+
+
+def lastfm_connect_missing() -> list[str]:
+    """The settings Connect with Last.fm still needs (none: it is offered)."""
+    return [name for name in LASTFM_SETTINGS if not getattr(settings, name, "")]
 
 
 def _page(
@@ -47,6 +70,7 @@ def _page(
         # What players are told: the server's root; they add /1/… themselves.
         "api_root": request.build_absolute_uri("/"),
         "polled": POLLED_SOURCES,
+        "lastfm_missing": lastfm_connect_missing(),
     }
     return render(request, "web/sources.html", context, status=status)
 
@@ -134,4 +158,74 @@ def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
         raise Http404("No such token of yours.")
     revoke_submission_token(token=token)
     messages.success(request, f"Revoked the token {token.prefix}…; players using it stop at once.")
+    return redirect("web:sources")
+
+
+@login_required
+@require_POST
+def lastfm_start(request: HttpRequest) -> HttpResponse:
+    """Send the member to Last.fm's page to approve Sidetrack; Last.fm sends them back
+    to ``lastfm_done`` with a token (https://www.last.fm/api/webauth)."""
+    if lastfm_connect_missing():
+        messages.error(request, "Connect with Last.fm is not set up on this Sidetrack.")
+        return redirect("web:sources")
+    state = secrets.token_urlsafe(24)
+    request.session[LASTFM_STATE_KEY] = state
+    back = request.build_absolute_uri(f"{reverse('web:lastfm_done')}?{urlencode({'state': state})}")
+    query = urlencode({"api_key": settings.LASTFM_API_KEY, "cb": back})
+    return redirect(f"{settings.LASTFM_AUTH_URL}?{query}")
+
+
+@login_required
+def lastfm_done(request: HttpRequest) -> HttpResponse:
+    """Last.fm's redirect back: trade the token for the session's user name, which the
+    member has just proven theirs, and connect it (taking it over from unproven claims)."""
+    expected = request.session.pop(LASTFM_STATE_KEY, None)
+    state = request.GET.get("state", "")
+    token = request.GET.get("token", "")
+    if not expected or not constant_time_compare(state, expected) or not token:
+        messages.error(
+            request,
+            "That return from Last.fm does not match a Connect with Last.fm started here "
+            "(or it was used already). Nothing was connected; start again with the button.",
+        )
+        return redirect("web:sources")
+    try:
+        with client_for(ListenSource.LASTFM) as lastfm:
+            session = lastfm.get_session(token)
+    except AuthError:
+        messages.error(
+            request,
+            "Last.fm did not confirm the approval (it may have expired or been used "
+            "already). Nothing was connected; start again with the button.",
+        )
+        return redirect("web:sources")
+    except ExternalApiError as error:
+        logger.warning("auth.getSession failed: %s", error)
+        messages.error(
+            request,
+            "Last.fm could not be reached to confirm your name. Nothing was connected; "
+            "try again in a minute.",
+        )
+        return redirect("web:sources")
+    try:
+        proven = connect_proven_account(
+            user=request.user,
+            source=ListenSource.LASTFM,
+            external_username=session.name,
+            max_accounts=settings.MAX_ACCOUNTS_PER_USER,
+        )
+    except AccountRefused as refused:
+        messages.error(request, f"Not connected: {refused}.")
+        return redirect("web:sources")
+    account = proven.account
+    if proven.created:
+        request_ingest(account=account)
+    text = f"Connected {account.external_username} on Last.fm, proven yours."
+    if proven.taken_over:
+        text += (
+            " Another Sidetrack user had typed this name in without proof: "
+            "their account of it is stopped."
+        )
+    messages.success(request, text)
     return redirect("web:sources")

@@ -5,7 +5,11 @@ from typing import Any
 from django.core.management.base import CommandError
 
 from accounts.models import POLLED_SOURCES
-from accounts.services import NameTakenByAnotherUser, connect_account
+from accounts.services import (
+    NameProvenByAnotherUser,
+    NameTakenByAnotherUser,
+    connect_account,
+)
 from sidetrack.commands import SidetrackCommand
 
 
@@ -34,7 +38,7 @@ class Command(SidetrackCommand):
             account, created = connect_account(
                 username=user, source=source, external_username=name, allow_shared=allow_shared
             )
-        except NameTakenByAnotherUser as error:
+        except (NameTakenByAnotherUser, NameProvenByAnotherUser) as error:
             raise CommandError(f"{error} (pass --allow-shared to connect it anyway)") from error
         except ValueError as error:
             raise CommandError(str(error)) from error
