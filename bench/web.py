@@ -44,6 +44,7 @@ def pages(world: dict) -> list[tuple[str, str]]:
         ("clubs", "/clubs/"),
         ("club page (50 members)", f"/clubs/{club.pk}/"),
         ("compare two members", f"/clubs/{club.pk}/compare/?b={other}"),
+        ("members and invitations", f"/clubs/{club.pk}/members/"),
         ("password change", "/password/"),
         ("sign in (anonymous)", "/signin/"),
     ]

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
+from django.conf import settings
 from django.contrib.auth.forms import UserCreationForm
 
 from accounts.models import POLLED_SOURCE_CHOICES
@@ -42,3 +45,23 @@ class AlbumSearchForm(forms.Form):
 
 class NominateForm(forms.Form):
     release_group_mbid = forms.UUIDField()
+
+
+class InvitationForm(forms.Form):
+    invitee_username = forms.CharField(
+        max_length=150,
+        required=False,
+        label="For one person (optional)",
+        help_text="Their Sidetrack user name: only they can use it. Leave empty for a link "
+        "anyone holding it can use.",
+    )
+    max_uses = forms.IntegerField(
+        min_value=1, max_value=1000, initial=1, label="How many people may join with it"
+    )
+    expires_in_days = forms.IntegerField(
+        min_value=1, max_value=365, label="Expires in (days)", help_text="From now."
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["expires_in_days"].initial = settings.CLUB_INVITATION_DAYS

@@ -61,6 +61,7 @@ def pages(club, world) -> dict[str, str]:
         "clubs": "/clubs/",
         "club": f"/clubs/{club.pk}/",
         "compare": f"/clubs/{club.pk}/compare/?b=bob",
+        "members": f"/clubs/{club.pk}/members/",
         "password": "/password/",
     }
 
@@ -207,3 +208,61 @@ def test_connect_with_lastfm_nominate_from_a_search_and_leave_in_the_browser(
     assert page.get_by_text("You left Sunday Album Club.").is_visible()
     context.close()
     assert not club.memberships.filter(user=bob).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_invited_person_signs_up_from_the_link_appears_to_the_owner_and_leaves(
+    browser,  # noqa: F811
+    live_server,
+    alice,
+    bob,
+):
+    """Alice makes an invitation link on the members page; Dora, who has no login,
+    opens it in her own browser, signs up and is in the club; Alice sees her; Dora
+    leaves and Alice no longer does."""
+    club = make_club(alice, bob)
+    base = live_server.url
+    owner = browser.new_context(viewport=DESKTOP)
+    owner.route("**/coverartarchive.org/**", lambda route: route.abort())
+    page = owner.new_page()
+    page.set_default_timeout(15_000)
+    sign_in(page, base)
+    page.goto(f"{base}/clubs/{club.pk}/")
+    page.get_by_role("link", name="Members and invitations").click()
+    page.get_by_label("How many people may join with it").fill("1")
+    page.get_by_label("Expires in (days)").fill("3")
+    page.get_by_role("button", name="Create an invitation link").click()
+    link = page.get_by_test_id("new-invitation").inner_text().strip()
+    assert link.startswith(f"{base}/join/")
+    assert serious_violations(page) == []
+    shoot(page, "members-new-invitation", DESKTOP)
+    assert page.locator("table[data-table=invitations] tbody tr").count() == 1
+
+    newcomer = browser.new_context(viewport=PHONE)
+    newcomer.route("**/coverartarchive.org/**", lambda route: route.abort())
+    dora = newcomer.new_page()
+    dora.set_default_timeout(15_000)
+    dora.goto(link)
+    assert dora.get_by_role("heading", name="Join Sunday Album Club").is_visible()
+    dora.get_by_label("Username").fill("dora")
+    dora.get_by_label("Password", exact=True).fill("dora-password-1")
+    dora.get_by_label("Password confirmation").fill("dora-password-1")
+    dora.get_by_role("button", name="Create my login and join").click()
+    dora.wait_for_url(f"{base}/clubs/{club.pk}/")
+    assert dora.get_by_text("Welcome to Sunday Album Club!").is_visible()
+
+    page.goto(f"{base}/clubs/{club.pk}/members/")
+    members = page.locator("table[data-table=members]")
+    assert "dora" in members.inner_text()
+    assert "accepted an invitation" in members.locator("tr[data-member=dora]").inner_text()
+    # Used up: the link no longer shows among the open ones.
+    assert page.get_by_text("No open invitations.").is_visible()
+
+    dora.get_by_role("button", name="Leave Sunday Album Club").click()
+    dora.wait_for_url(f"{base}/clubs/")
+    assert dora.get_by_text("You left Sunday Album Club.").is_visible()
+    page.reload()
+    assert page.locator("table[data-table=members] tr[data-member=dora]").count() == 0
+    assert "bob" in page.locator("table[data-table=members]").inner_text()
+    newcomer.close()
+    owner.close()

@@ -12,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from accounts.models import ListenSource
 from accounts.submission_tokens import create_submission_token
 from clubs.models import Membership
+from clubs.services import invitation_create
 from tests.api.conftest import make_account, make_artist, make_credit, make_listen
 from tests.api.conftest import resolved_recording as recording
 from tests.web.conftest import T0, make_club, nominate
@@ -65,7 +66,7 @@ def test_sources_page(web_alice, alice, django_assert_max_num_queries):
     assert_constant(web_alice, "/sources/", seed, django_assert_max_num_queries, check=check)
 
 
-@pytest.mark.parametrize("page", ["club", "compare", "clubs"])
+@pytest.mark.parametrize("page", ["club", "compare", "clubs", "members"])
 def test_club_pages(web_alice, alice, world, page, django_assert_max_num_queries):
     club = make_club(alice)
     nominate(club, world.studio)
@@ -75,6 +76,7 @@ def test_club_pages(web_alice, alice, world, page, django_assert_max_num_queries
         for n in range(start, stop):
             member = users.create_user(f"member{n}")
             Membership.objects.create(club=club, user=member)
+            invitation_create(club=club, actor=alice, invitee_username=f"guest{n}")
             account = make_account(member)
             for i, song in enumerate(world.songs[: 1 + n % 10]):
                 make_listen(account, at=T0 + timedelta(minutes=i + 1), recording=song)
@@ -90,10 +92,13 @@ def test_club_pages(web_alice, alice, world, page, django_assert_max_num_queries
         "club": f"/clubs/{club.pk}/",
         "compare": f"/clubs/{club.pk}/compare/?a=member0&b=member1",
         "clubs": "/clubs/",
+        "members": f"/clubs/{club.pk}/members/",
     }[page]
 
     def check(response, n):
-        if page == "club":
+        if page in ("club", "members"):
             assert f"member{n - 1}".encode() in response.content
+        if page == "members":
+            assert f"guest{n - 1}".encode() in response.content
 
     assert_constant(web_alice, url, seed, django_assert_max_num_queries, check=check)

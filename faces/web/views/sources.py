@@ -1,5 +1,5 @@
-"""Your sources: polled accounts (connect, Connect with Last.fm, fetch now, disconnect)
-and submission tokens."""
+"""Your sources: polled accounts (connect, Connect with Last.fm, fetch now, disconnect),
+submission tokens, and the code that links your Discord user."""
 
 from __future__ import annotations
 
@@ -31,6 +31,8 @@ from accounts.submission_tokens import (
     revoke_submission_token,
     user_submission_tokens,
 )
+from faces.discord.providers import discord_enabled
+from faces.discord.services import CODE_LIFETIME, link_code_create
 from faces.web.forms import ConnectForm, TokenForm
 from faces.web.presenting import account_state
 from listens.providers import client_for
@@ -56,6 +58,7 @@ def _page(
     connect: ConnectForm | None = None,
     token_form: TokenForm | None = None,
     new_token: tuple[SubmissionToken, str] | None = None,
+    discord_code: str = "",
     status: int = 200,
 ) -> HttpResponse:
     now = timezone.now()
@@ -71,6 +74,9 @@ def _page(
         "api_root": request.build_absolute_uri("/"),
         "polled": POLLED_SOURCES,
         "lastfm_missing": lastfm_connect_missing(),
+        "discord_enabled": discord_enabled(),
+        "discord_code": discord_code,
+        "code_minutes": int(CODE_LIFETIME.total_seconds() // 60),
     }
     return render(request, "web/sources.html", context, status=status)
 
@@ -159,6 +165,21 @@ def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
     revoke_submission_token(token=token)
     messages.success(request, f"Revoked the token {token.prefix}…; players using it stop at once.")
     return redirect("web:sources")
+
+
+@login_required
+@require_POST
+def discord_link_code(request: HttpRequest) -> HttpResponse:
+    """A one-time code that links the Discord user who runs ``/link CODE`` to you
+    (the web's door to ``manage.py discord_link_code``)."""
+    if not discord_enabled():
+        messages.error(request, "Discord is not set up on this Sidetrack.")
+        return redirect("web:sources")
+    code = link_code_create(user=request.user, now=timezone.now())
+    # Rendered, not redirected: shown this once; only its digest is stored.
+    response = _page(request, discord_code=code)
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 @login_required
