@@ -25,7 +25,7 @@ from listens.clients.lastfm import LastfmClient
 from listens.clients.listenbrainz import ListenBrainzClient
 from listens.ingest.payloads import clean_text
 from listens.providers import get_lastfm_client, get_listenbrainz_client
-from metadata.services import ReportedTrack, known_recording_for_track
+from metadata.identity import ReportedTrack, known_recording_for_track
 from sidetrack.http import ExternalApiError, deadline_left
 
 NOW_PLAYING_CACHE_SECONDS = 30

@@ -18,12 +18,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
 from django.db import transaction
-from django.db.models import Count
 from rapidfuzz import fuzz
 
+from metadata import hooks
 from metadata.clients import musicbrainz as mb
+from metadata.identity import ReportedTrack, assign_recording_mbid, store_alias
 from metadata.matching import (
-    TrackText,
     comparison_key,
     every_album_key_digest,
     parse_title,
@@ -31,31 +31,15 @@ from metadata.matching import (
 )
 from metadata.models import CurationDecision, Recording, RecordingAlias
 from metadata.providers import get_musicbrainz_client
-from metadata.resolution import (
-    MAX_CONSECUTIVE_FAILURES,
-    Hint,
-    TrackResolver,
-    agreed_resolution,
-    apply_resolution,
-    record_failed_attempt,
-)
+from metadata.resolution import ResolveSummary, TrackResolver, retry_rows
 from metadata.selectors import scope_rows
-from metadata.services import (
-    ReportedTrack,
-    assign_recording_mbid,
-    merge_recordings,
-    store_alias,
-    store_artist_credit,
-)
+from metadata.services import merge_recordings, store_artist_credit
 from sidetrack.http import ExternalApiError, NotFoundError
 
 Scope = RecordingAlias.Scope
 
 SEARCH_LIMIT = 25
 ALBUM_CANDIDATE_LIMIT = 10
-# Retrying makes one or more requests per row at MusicBrainz's 1 request/s: more
-# than this many are handed to the scheduled resolver instead of blocking a page.
-RETRY_INLINE_LIMIT = 20
 
 
 class CurationError(ValueError):
@@ -276,7 +260,8 @@ def _log(
 
 
 def _listens_of(rows: Iterable[Recording]) -> int:
-    return sum(row.listens.count() for row in rows)
+    """Listens stored against these rows (the listens app counts them: ``hooks``)."""
+    return sum(hooks.listen_rows([row.pk for row in rows]).values())
 
 
 def assign_by_curator(
@@ -406,9 +391,7 @@ def merge_unresolved(*, recordings: Iterable[Recording], curator_id: int | None)
         raise CurationError("Only unresolved tracks can be merged here.")
     if len(rows) < 2:
         raise CurationError("Select at least two tracks to merge.")
-    counts = dict(
-        Recording.objects.filter(pk__in=pks).annotate(n=Count("listens")).values_list("pk", "n")
-    )
+    counts = hooks.listen_rows([row.pk for row in rows])
     # Most listens wins; the oldest row on a tie (max keeps the first).
     target = max(rows, key=lambda r: counts.get(r.pk, 0))
     moved = 0
@@ -444,53 +427,10 @@ def merge_unresolved(*, recordings: Iterable[Recording], curator_id: int | None)
 # --- Retrying ---------------------------------------------------------------------
 
 
-@dataclass
-class RetrySummary:
-    resolved: int = 0
-    unresolved: int = 0
-    errors: int = 0
-    deferred: int = 0  # handed to the scheduled resolver
-    stopped_early: str = ""
-
-
 def retry_resolution(
     *, recordings: Iterable[Recording], resolver: TrackResolver | None = None
-) -> RetrySummary:
-    """Run every resolution tier now for the selected rows (no transaction: each
-    one makes requests). Beyond ``RETRY_INLINE_LIMIT`` rows are made due at once
-    for the scheduled ``resolve_unresolved`` instead."""
-    resolver = resolver or TrackResolver()
-    summary = RetrySummary()
-    rows = [r for r in recordings if r.mbid is None]
-    now_rows, later = rows[:RETRY_INLINE_LIMIT], rows[RETRY_INLINE_LIMIT:]
-    if later:
-        summary.deferred = Recording.objects.filter(
-            pk__in=[r.pk for r in later], status=Recording.Status.UNRESOLVED
-        ).update(next_attempt_at=None)
-    failures = 0
-    for recording in now_rows:
-        track = TrackText(
-            recording.title,
-            recording.artist_name,
-            recording.album_name or None,
-            recording.length_ms,
-        )
-        hints = [Hint(str(recording.hint_mbid))] if recording.hint_mbid else []
-        try:
-            resolution = resolver.verify_hints(track, hints) or agreed_resolution(recording)
-            resolution = resolution or resolver.resolve(track)
-        except ExternalApiError as error:
-            record_failed_attempt(recording=recording, reason=f"error: {error}")
-            summary.errors += 1
-            failures += 1
-            if failures >= MAX_CONSECUTIVE_FAILURES or not error.retryable:
-                summary.stopped_early = str(error)
-                break
-            continue
-        failures = 0
-        apply_resolution(recording=recording, resolution=resolution)
-        if resolution.mbid:
-            summary.resolved += 1
-        else:
-            summary.unresolved += 1
-    return summary
+) -> ResolveSummary:
+    """Run every resolution tier now for the selected rows: the scheduled run's tiers
+    and text rules (``resolution.retry_rows``); beyond ``RETRY_INLINE_LIMIT`` rows
+    are made due for the scheduled run instead."""
+    return retry_rows(recordings=recordings, resolver=resolver)

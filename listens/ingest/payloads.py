@@ -15,9 +15,9 @@ import orjson
 from listens.clients.lastfm import LastfmTrack
 from listens.clients.listenbrainz import LBListen, parse_listen
 from metadata.clients.musicbrainz import parse_mbid
+from metadata.identity import ReportedTrack
 from metadata.matching import identity_key_digest, text_key_digest
 from metadata.resolution import Hint
-from metadata.services import ReportedTrack
 from sidetrack.http import REDACTED, SECRET_PARAM_NAMES, known_secrets, redact_text
 
 

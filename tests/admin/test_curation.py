@@ -9,9 +9,9 @@ from responses import matchers
 
 from listens.models import ListenEvent
 from metadata.curation import CurationError, parse_recording_reference
+from metadata.identity import ReportedTrack, get_or_create_recording_for_text, recordings_for_tracks
 from metadata.models import CurationDecision, Recording, RecordingAlias
 from metadata.resolution import due_unresolved_recordings, resolve_track_to_mb_recording
-from metadata.services import ReportedTrack, get_or_create_recording_for_text, recordings_for_tracks
 from tests.admin.conftest import (
     MB,
     WWRY_LONG,
@@ -360,7 +360,9 @@ def listed_titles(client, **params) -> list[str]:
 def test_bulk_retry_resolves_what_it_can_and_summarises(
     admin_client, make_listens, alice, mb_settings, mocked
 ):
-    found = make_listens("Queen", "We Will Rock You", 2, user=alice, length_ms=126000)
+    found = make_listens(
+        "Queen", "We Will Rock You", 2, user=alice, album="News of the World", length_ms=126000
+    )
     missing = make_listens("Nobody", "Nothing", 1, user=alice)
     mocked.get(
         MB + "recording/",
@@ -381,6 +383,25 @@ def test_bulk_retry_resolves_what_it_can_and_summarises(
     assert missing.mbid is None
     assert missing.resolution_attempts == 1
     assert missing.last_error == "no candidate with the same title and artist"
+
+
+def test_bulk_retry_of_a_report_without_album_does_not_pick_by_its_first_length(
+    admin_client, make_listens, alice, mb_settings, mocked
+):
+    # The scheduled run's rule: without an album the next listen of the text may be
+    # the other version, so the first listen's length picks nothing (issue 18: the
+    # retry used to pick by it).
+    albumless = make_listens("Queen", "We Will Rock You", 2, user=alice, length_ms=126000)
+    mocked.get(MB + "recording/", json=fixture(WWRY_SEARCH))
+
+    response = admin_client.post(
+        LIST, {"action": "retry_resolution", "_selected_action": [albumless.pk]}, follow=True
+    )
+
+    assert "Resolved 0; still unresolved 1; errors 0." in messages_of(response)
+    albumless.refresh_from_db()
+    assert albumless.mbid is None
+    assert albumless.last_error.startswith("ambiguous")
 
 
 def test_bulk_retry_reports_upstream_errors(admin_client, wwry, mocked):

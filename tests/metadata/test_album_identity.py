@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import pytest
 
+from metadata.identity import ReportedTrack, store_alias
 from metadata.matching import every_album_key_digest
 from metadata.models import Recording, RecordingAlias
-from metadata.services import ReportedTrack, store_alias
 from tests.identity_catalog import (
     COME_AS_YOU_ARE,
     COME_AS_YOU_ARE_LIVE,

@@ -12,6 +12,7 @@ from django.core.management import call_command
 from django.utils import timezone
 from responses import matchers
 
+from metadata.identity import get_or_create_recording_for_text
 from metadata.models import Recording, RecordingAlias, ReleaseGroup
 from metadata.resolution import (
     Hint,
@@ -19,7 +20,6 @@ from metadata.resolution import (
     resolve_track_to_mb_recording,
     resolve_unresolved,
 )
-from metadata.services import get_or_create_recording_for_text
 
 pytestmark = pytest.mark.django_db
 
