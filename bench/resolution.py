@@ -381,6 +381,7 @@ class WorldBuilder:
                 Reported(artist, title, album, None, None, ("not-in-catalog", "sequel"))
             )
         self._version_phantoms(max(10, len(self.releases) // 8))
+        self._performance_phantoms(max(10, len(self.releases) // 10))
         for at, phantom in enumerate(self.phantoms):
             if rng.random() < 0.1:  # an mbid MusicBrainz does not know: ignored
                 tags = (*phantom.tags, "stale-hint")
@@ -407,6 +408,27 @@ class WorldBuilder:
             self.phantoms.append(
                 Reported(recording.credit_name, recording.title + suffix, album, None, None, tags)
             )
+            made += 1
+
+    def _performance_phantoms(self, count: int) -> None:
+        """A named performance the catalog lacks ("Bohemian Rhapsody (Live Aid)" on
+        "Live Aid") of a song the artist has another live recording of: that live
+        recording is not it, so each must stay unresolved (issue 18)."""
+        rng, made = self.rng, 0
+        live = [
+            recording
+            for recording in self.catalog.recordings.values()
+            if recording.disambiguation.startswith("live")
+        ]
+        live.sort(key=lambda r: r.mbid)
+        for recording in rng.sample(live, min(count, len(live))):
+            event = rng.choice(("Live Aid", "Live at Knebworth", "Live in Hyde Park"))
+            if event.split()[-1].casefold() in recording.disambiguation.casefold():
+                continue
+            suffix = f" ({event})" if rng.random() < 0.5 else " - Live"
+            title, album = recording.title + suffix, event
+            tags = ("not-in-catalog", "named-performance")
+            self.phantoms.append(Reported(recording.credit_name, title, album, None, None, tags))
             made += 1
 
     def _stale_mbid(self) -> str:
@@ -1034,7 +1056,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 **emu.env,
                 "MBID_MAPPER_BASE_URL": emu.env["LISTENBRAINZ_BASE_URL"],
                 "MBID_MAPPER_ENABLED": "true",
-            }
+            },
+            name="bench_resolution",
         ) as where,
     ):
         print(f"emulator {emu.base_url}, {where}")

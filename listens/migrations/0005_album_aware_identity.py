@@ -65,6 +65,7 @@ class _Rekey:
         self.ReleaseGroup = apps.get_model("metadata", "ReleaseGroup")
         self.Listen = apps.get_model("listens", "ListenEvent")
         self.moved = []  # listen pks re-pointed
+        self.pending_aliases = {}  # key → fields: written in bulk (one query per alias took minutes)
         self.stats = defaultdict(int)
 
     def run(self):
@@ -84,6 +85,7 @@ class _Rekey:
                 self.split_unresolved(recording, identities)
             else:
                 self.check_resolved(recording, identities, old_aliases)
+        self.write_aliases()
         self.convert_old_aliases(old_aliases)
         if self.moved:
             from listens.duplicates import mark_duplicates_of_moved_listens
@@ -144,6 +146,9 @@ class _Rekey:
             pks = list(self.Listen.objects.filter(recording_id=row.pk).values_list("pk", flat=True))
             self.move(pks, taken.pk)
             self.Alias.objects.filter(recording_id=row.pk).update(recording_id=taken.pk)
+            for fields in self.pending_aliases.values():
+                if fields["recording_id"] == row.pk:
+                    fields["recording_id"] = taken.pk
             row.delete()
             self.stats["unresolved rows folded together"] += 1
             return
@@ -309,22 +314,37 @@ class _Rekey:
         from metadata.matching import album_key
 
         artist, track, album, hint = group["report"]
-        self.Alias.objects.update_or_create(
-            key=identity,
-            defaults={
-                "recording": recording,
-                "decided_by": decided_by,
-                "curator_id": old.curator_id if old is not None and decided_by == "curator" else None,
-                "scope": "identity",
-                "text_key": group["text"],
-                "artist_name": artist[:2000],
-                "track_name": track[:1000],
-                "album_name": (album or "")[:1000],
-                "album_key": album_key(album)[:500],
-                "hint_mbid": hint,
-            },
-        )
+        # The last answer for a key wins, as one update_or_create per alias did.
+        self.pending_aliases[identity] = {
+            "recording_id": recording.pk,
+            "decided_by": decided_by,
+            "curator_id": old.curator_id if old is not None and decided_by == "curator" else None,
+            "scope": "identity",
+            "text_key": group["text"],
+            "artist_name": artist[:2000],
+            "track_name": track[:1000],
+            "album_name": (album or "")[:1000],
+            "album_key": album_key(album)[:500],
+            "hint_mbid": hint,
+        }
         self.stats["identity aliases"] += 1
+
+    def write_aliases(self):
+        """The identity aliases, in bulk: existing keys updated, the rest created."""
+        keys = sorted(self.pending_aliases)
+        fields = [name for name in next(iter(self.pending_aliases.values()), {})]
+        for start in range(0, len(keys), 500):  # bounded IN lists for SQLite
+            batch = keys[start : start + 500]
+            existing = {a.key: a for a in self.Alias.objects.filter(key__in=batch)}
+            for key, alias in existing.items():
+                for name, value in self.pending_aliases[key].items():
+                    setattr(alias, name, value)
+            if existing:
+                self.Alias.objects.bulk_update(list(existing.values()), fields)
+            self.Alias.objects.bulk_create(
+                [self.Alias(key=key, **self.pending_aliases[key]) for key in batch if key not in existing]
+            )
+        self.pending_aliases.clear()
 
     def convert_old_aliases(self, old_aliases):
         from metadata.matching import every_album_key_digest, text_key_digest
