@@ -208,3 +208,20 @@ def test_an_albumless_report_stays_unresolved_when_the_albums_disagree(account, 
     (albumless,) = store(account, listen("Nirvana", "Polly"))
     assert albumless.recording.mbid is None
     assert albumless.recording.text_key == albumless.track_key
+
+
+def test_a_plain_polly_without_album_carrying_the_unplugged_mbid_is_not_verified(account, mocked):
+    # Last.fm keeps one MBID per artist and title: a plain "Polly" with no album may
+    # carry the MTV Unplugged recording's. The version check holds without an album too.
+    (plain,) = store(account, listen("Nirvana", "Polly", hint=POLLY_LIVE))
+
+    resolve()
+
+    assert mbids([plain]) == [None]
+    assert not RecordingAlias.objects.filter(recording__mbid=POLLY_LIVE).exists()
+    # On the Unplugged album the same MBID is verified.
+    (unplugged,) = store(
+        account, listen("Nirvana", "Polly", "MTV Unplugged in New York", POLLY_LIVE)
+    )
+    resolve()
+    assert mbids([unplugged]) == [POLLY_LIVE]
