@@ -22,6 +22,7 @@ from metadata.matching import (
     album_base,
     album_bound_title,
     album_key,
+    durations_agree,
     every_album_key_digest,
     identity_key_digest,
     parse_title,
@@ -202,6 +203,7 @@ def agreed_recordings(tracks: Sequence[ReportedTrack]) -> dict[str, Recording]:
             "recording_id",
             "recording__title",
             "recording__disambiguation",
+            "recording__length_ms",
             *(f"recording__{name}" for name in _INGEST_FIELDS),
         )
     ):
@@ -242,6 +244,9 @@ def agreed_recordings(tracks: Sequence[ReportedTrack]) -> dict[str, Recording]:
             # the one answer known so far is a guess between them.
             text = TrackText(track.track_name, track.artist_name)
             if recording.mbid is None or has_stored_rival(text, mbid=str(recording.mbid)):
+                continue
+            # A length the answer does not have is another version (the single's).
+            if durations_agree(track.duration_ms, recording.length_ms) is False:
                 continue
         agreed[key] = recording
     return agreed

@@ -325,10 +325,19 @@ class TrackText:
     artist: str
     album: str | None = None
     duration_ms: int | None = None
+    # For a report without album: the album its listens were heard amid (the same
+    # user's listens around it), evidence that stands in for the album only when a
+    # candidate is on it.
+    heard_amid: str | None = None
 
     @cached_property
     def parts(self) -> TitleParts:
         return parse_title(self.title)
+
+    @property
+    def context_album(self) -> str | None:
+        """The album reported, else the one the listens were heard amid."""
+        return self.album or self.heard_amid
 
 
 @dataclass(frozen=True)
@@ -397,7 +406,7 @@ def versions_agree(
         return True
     if not named_by_source and not on_reported_album(track, candidate):
         return False
-    explained = version_tags(album_base(track.album))
+    explained = version_tags(album_base(track.context_album))
     if candidate.on_live_releases_only and on_reported_album(track, candidate):
         explained |= {"live"}
     return differing <= explained
@@ -424,7 +433,7 @@ def named_performance(track: TrackText) -> tuple[frozenset[str], frozenset[str]]
         for match in pattern.finditer(text):
             if "live" in version_tags(match.group("text")):
                 in_title |= _performance_words(match.group("text"))
-    album = album_base(track.album)
+    album = album_base(track.context_album)
     in_album = _performance_words(album) if "live" in version_tags(album) else frozenset()
     return frozenset(in_title), in_album
 
@@ -447,9 +456,10 @@ def names_the_performance(track: TrackText, candidate: RecordingCandidate) -> bo
 
 
 def on_reported_album(track: TrackText, candidate: RecordingCandidate) -> bool:
-    if not track.album:
+    """Whether the candidate is on the album reported (or heard amid)."""
+    if not track.context_album:
         return False
-    wanted = album_key(track.album)
+    wanted = album_key(track.context_album)
     return any(album_key(title) == wanted for title in candidate.release_titles)
 
 
@@ -475,9 +485,13 @@ def choose_recording(track: TrackText, candidates: Iterable[RecordingCandidate])
     if best is TitleMatch.NONE:
         return Decision(None, "no candidate with the same title and artist", len(pool))
     qualified = [c for level, c in scored if level == best]
-    if not track.album and not track.parts.versions:
-        # Without an album a plain title may be any version: the studio one only with
-        # evidence (a length no other version has), else a curator decides.
+    on_album = [c for c in qualified if on_reported_album(track, c)]
+    if on_album:
+        qualified = on_album
+    elif not track.album and not track.parts.versions:
+        # Without an album a plain title may be any version: one only with evidence
+        # (heard amid its album, above, or a length no other version has), else a
+        # curator decides.
         others = [
             c
             for c in pool
@@ -494,12 +508,6 @@ def choose_recording(track: TrackText, candidates: Iterable[RecordingCandidate])
                 "album: left for curation",
                 len(pool),
             )
-
-    if track.album:
-        wanted = album_key(track.album)
-        on_album = [c for c in qualified if any(album_key(t) == wanted for t in c.release_titles)]
-        if on_album:
-            qualified = on_album
 
     if track.duration_ms:
         close = [c for c in qualified if durations_agree(track.duration_ms, c.length_ms)]

@@ -45,14 +45,15 @@ def row_text(
     without an album, the next listen of the same text may be the single version of
     another length, so the length may not pick between same-title recordings.
     ``session_album``: the album the row's listens were heard amid (its listens'
-    neighbours), standing in for an album the source did not report.
+    neighbours), evidence for a row the source reported without album.
     ``duration_ms``: the length of the one listen a caller resolves for."""
     album = recording.album_name or None
     return TrackText(
         recording.title,
         recording.artist_name,
-        album or session_album or None,
-        duration_ms or (recording.length_ms if album else None),
+        album,
+        duration_ms or recording.length_ms,
+        heard_amid=None if album else session_album or None,
     )
 
 
@@ -71,9 +72,9 @@ class ResolutionRun:
     MusicBrainz requests on them one by one.
 
     A row reported without album takes the album its listens were heard amid
-    (``hooks.session_albums``: the listens app answers) as its album: a plain
+    (``hooks.session_albums``: the listens app answers) as evidence: a plain
     "Polly" played between two tracks of *MTV Unplugged in New York* is that
-    album's recording.
+    album's recording, when that album has one (``TrackText.heard_amid``).
     """
 
     def __init__(
@@ -118,10 +119,11 @@ class ResolutionRun:
             self.by_known_hints,
             self.by_agreement,
             self.by_mapper_naming_the_album,
-            self.by_albums,  # albums with several waiting tracks: two requests for all
-            self.by_known_hints,  # against the tracklists the album tier stored
+            # Source MBIDs before albums: one search checks 25 of them, where an
+            # album costs two requests and checks only its own tracks.
             self.by_hint_lookup if self.look_up_hints else self.by_hint_search,
             self.by_agreement,
+            self.by_albums,  # albums with several waiting tracks: two requests for all
             self.by_mapper,
             self.by_search,
         ):
@@ -312,7 +314,9 @@ class ResolutionRun:
 
 
 def _reported(recording: Recording) -> ReportedTrack:
-    return ReportedTrack(recording.artist_name, recording.title, recording.album_name)
+    return ReportedTrack(
+        recording.artist_name, recording.title, recording.album_name, recording.length_ms
+    )
 
 
 def agreed_resolutions(recordings: Sequence[Recording]) -> dict[int, Resolution]:

@@ -334,7 +334,9 @@ class TrackResolver:
         if not self.use_mapper or not tracks:
             return [None] * len(tracks)
         try:
-            matches = self.mapper.lookup_recordings([(t.artist, t.title, t.album) for t in tracks])
+            matches = self.mapper.lookup_recordings(
+                [(t.artist, t.title, t.context_album) for t in tracks]
+            )
         except ExternalApiError as error:
             logger.warning("MBID mapper unavailable, falling through to search: %s", error)
             return [None] * len(tracks)
@@ -357,12 +359,18 @@ class TrackResolver:
             release_titles=(match.release_name,) if match.release_name else (),
         )
         # The mapper picks one of several same-title recordings ("Intro") on its
-        # own: trust it only when it names the album the source reported or, for
-        # a track reported without album, when we know of no same-title rival.
-        if track.album:
+        # own: trust it only when it names the album the source reported (or the
+        # listens were heard amid). Without an album, a plain title may be any of
+        # the artist's versions (studio, live, single), and only a search shows
+        # them all: the mapper's pick is taken for a title that names its version.
+        if track.context_album:
             if not on_reported_album(track, candidate):
                 return None
-        elif album_bound_title(track.title) or has_stored_rival(track, mbid=mbid):
+        elif (
+            not track.parts.versions
+            or album_bound_title(track.title)
+            or has_stored_rival(track, mbid=mbid)
+        ):
             return None
         decision = choose_recording(track, [candidate])
         if decision.mbid is None:
@@ -393,9 +401,9 @@ class TrackResolver:
 
     def resolve_from_stored_album(self, track: TrackText) -> Resolution | None:
         """The track from its album's stored tracklists, if that album is stored."""
-        if not track.album:
+        if not track.context_album:
             return None
-        stored = self.stored_album_entries(track.artist, track.album)
+        stored = self.stored_album_entries(track.artist, track.context_album)
         return self._pick_from_entries(track, stored) if stored else None
 
     def resolve(self, track: TrackText, hints: Sequence[Hint] = ()) -> Resolution:

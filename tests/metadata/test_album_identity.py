@@ -118,6 +118,32 @@ def test_an_albumless_listen_amid_an_album_session_is_that_albums_recording(acco
     assert mbids(listens[:5]) == [POLLY_LIVE, COME_AS_YOU_ARE_LIVE, POLLY_LIVE, WONDERWALL, POLLY]
 
 
+def test_an_albumless_listen_opening_an_album_session_is_that_albums_recording(account, mocked):
+    listens = store(
+        account,
+        listen("Oasis", "Wonderwall", "(What's the Story) Morning Glory?"),  # the edge
+        listen("Nirvana", "Come as You Are"),  # opens the Unplugged session
+        listen("Nirvana", "Polly"),  # this source dropped the album here too: skipped
+        listen("Nirvana", "Polly", "MTV Unplugged in New York"),
+    )
+
+    resolve()
+
+    assert mbids(listens[:2]) == [WONDERWALL, COME_AS_YOU_ARE_LIVE]
+
+
+def test_an_albumless_report_does_not_reuse_an_answer_of_another_length(account, mocked):
+    store(account, listen("Nirvana", "Come as You Are", "Nevermind"))
+    resolve()
+    assert Recording.objects.get(mbid=COME_AS_YOU_ARE).length_ms == 200_000
+
+    # 4:30 is not the one answer known for the text (3:20): another version, not reused.
+    (albumless,) = store(account, listen("Nirvana", "Come as You Are", duration_ms=270_000))
+
+    assert albumless.recording.mbid is None
+    assert albumless.recording.length_ms == 270_000
+
+
 def test_a_version_in_the_title_never_resolves_to_a_recording_without_it(account, mocked):
     listens = store(
         account,

@@ -177,6 +177,27 @@ def test_live_and_studio_recordings_are_never_confused():
     assert choose_recording(TrackText("We Will Rock You (Live)", "Queen"), only_studio).mbid is None
 
 
+def test_the_album_a_plain_title_was_heard_amid_picks_its_version_only_when_on_it():
+    pool = [
+        candidate("studio", release_titles=("News of the World",)),
+        candidate(
+            "live",
+            disambiguation="live, 1986-07-12: Wembley Stadium",
+            release_titles=("Live at Wembley '86",),
+        ),
+    ]
+
+    def heard_amid(album: str) -> TrackText:
+        return TrackText("We Will Rock You", "Queen", heard_amid=album)
+
+    assert choose_recording(heard_amid("Live at Wembley '86"), pool).mbid == "live"
+    assert choose_recording(heard_amid("News of the World"), pool).mbid == "studio"
+    # An album holding neither says nothing: still several versions and no album.
+    elsewhere = choose_recording(heard_amid("Jazz"), pool)
+    assert elsewhere.mbid is None
+    assert "several versions" in elsewhere.reason
+
+
 def test_a_named_performance_is_only_a_recording_that_names_it():
     wembley = candidate("wembley", disambiguation="live, 1986-07-12: Wembley Stadium")
     live_aid = candidate("aid", disambiguation="live, 1985-07-13: Live Aid")
