@@ -248,6 +248,10 @@ def agreed_recordings(tracks: Sequence[ReportedTrack]) -> dict[str, Recording]:
             # A length the answer does not have is another version (the single's).
             if durations_agree(track.duration_ms, recording.length_ms) is False:
                 continue
+            # Known only from the single named after the song: its version, or the
+            # album's? Nothing in the report says.
+            if all(a.album_key == album_key(track.track_name) for a in aliases):
+                continue
         agreed[key] = recording
     return agreed
 

@@ -41,9 +41,11 @@ RETRY_INLINE_LIMIT = 20
 def row_text(
     recording: Recording, *, session_album: str | None = None, duration_ms: int | None = None
 ) -> TrackText:
-    """What an unresolved row's identity reported. Its length is the first listen's:
-    without an album, the next listen of the same text may be the single version of
-    another length, so the length may not pick between same-title recordings.
+    """What an unresolved row's identity reported. Its length is the first listen's.
+    Without an album it picks a version only when exactly one version has it
+    (``matching.choose_recording``): the bench's album-less rows showed no listen of
+    another length behind such a pick (issue 18), where ignoring it left them all for
+    curation.
     ``session_album``: the album the row's listens were heard amid (its listens'
     neighbours), evidence for a row the source reported without album.
     ``duration_ms``: the length of the one listen a caller resolves for."""

@@ -12,7 +12,7 @@ from datetime import timedelta
 
 import pytest
 
-from metadata.identity import ReportedTrack, store_alias
+from metadata.identity import ReportedTrack, agreed_recordings, store_alias
 from metadata.matching import every_album_key_digest
 from metadata.models import Recording, RecordingAlias
 from tests.identity_catalog import (
@@ -251,3 +251,21 @@ def test_a_plain_polly_without_album_carrying_the_unplugged_mbid_is_not_verified
     )
     resolve()
     assert mbids([unplugged]) == [POLLY_LIVE]
+
+
+def test_an_albumless_report_does_not_reuse_an_answer_known_only_from_the_single():
+    studio = Recording.objects.create(
+        mbid=WONDERWALL, status="resolved", title="Wonderwall", artist_name="Oasis"
+    )
+    albumless = ReportedTrack("Oasis", "Wonderwall")
+
+    def answered(album: str) -> None:
+        reported = ReportedTrack("Oasis", "Wonderwall", album)
+        store_alias(key=reported.key, reported=reported, recording=studio, decided_by="resolver")
+
+    # Heard on the single named after the song: its version or the album's, who knows.
+    answered("Wonderwall")
+    assert agreed_recordings([albumless]) == {}
+    # Heard on the album too, and both name one recording: reused.
+    answered("(What's the Story) Morning Glory?")
+    assert agreed_recordings([albumless]) == {albumless.key: studio}
