@@ -214,7 +214,7 @@ class _Rekey:
                 text = TrackText(track, artist, album or None)
                 if hint and hint != str(recording.mbid):
                     hinted = self.Recording.objects.filter(mbid=hint).select_related("artist_credit").first()
-                    if hinted is not None and verify_hint(text, _candidate(hinted, self.releases([hinted.pk]))):
+                    if hinted is not None and verify_hint(text, self.candidate(hinted)):
                         target, why = hinted, "source_mbid"
                         self.stats["listens re-pointed by their source MBID"] += len(group["pks"])
                     elif hinted is None:
@@ -229,7 +229,7 @@ class _Rekey:
                 if target is recording and why != "source_mbid":
                     # The album's own name may say so ("MTV Unplugged …"): the answer
                     # stands, as a source's MBID would (it was given, not guessed now).
-                    candidate = _candidate(recording, self.releases([recording.pk]))
+                    candidate = self.candidate(recording)
                     if not versions_agree(text, candidate, named_by_source=True):
                         target = None
             if target is None:
@@ -302,13 +302,25 @@ class _Rekey:
             return rows, candidates
         return {}, []
 
+    def candidate(self, recording):
+        """The recording as the matcher sees it, built once per recording (its
+        identities share it; each build reads its credit and releases)."""
+        memo = self.__dict__.setdefault("_candidates", {})
+        if recording.pk not in memo:
+            memo[recording.pk] = _candidate(recording, self.releases([recording.pk]))
+        return memo[recording.pk]
+
     def releases(self, recording_ids):
-        found = defaultdict(list)
-        for recording_id, title, types in self.Track.objects.filter(recording_id__in=recording_ids).values_list(
-            "recording_id", "release__title", "release__release_group__secondary_types"
-        ):
-            found[recording_id].append((title, types or []))
-        return found
+        """Release titles and types per recording, all read once: a query per identity
+        (about 100k at 1M listens) took much of the run."""
+        every = self.__dict__.get("_releases")
+        if every is None:
+            every = self._releases = defaultdict(list)
+            for recording_id, title, types in self.Track.objects.values_list(
+                "recording_id", "release__title", "release__release_group__secondary_types"
+            ).iterator(chunk_size=5000):
+                every[recording_id].append((title, types or []))
+        return {pk: every[pk] for pk in recording_ids if pk in every}
 
     def alias(self, identity, group, recording, decided_by, old):
         from metadata.matching import album_key
