@@ -34,11 +34,13 @@ def _hint(source, lastfm_mbid, lb_submitted, lb_mapped):
     return parse_mbid(lb_submitted) or parse_mbid(lb_mapped)
 
 
-def _candidate(recording, releases):
+def _candidate(recording, releases, credit_names=None):
     from metadata.matching import RecordingCandidate
 
     names = (recording.artist_name,)
-    if recording.artist_credit_id:
+    if credit_names is not None:
+        names += credit_names
+    elif recording.artist_credit_id:
         names += tuple(
             name
             for credit_name in recording.artist_credit.names.all()
@@ -62,6 +64,7 @@ class _Rekey:
         self.Recording = apps.get_model("metadata", "Recording")
         self.Alias = apps.get_model("metadata", "RecordingAlias")
         self.Track = apps.get_model("metadata", "Track")
+        self.CreditName = apps.get_model("metadata", "ArtistCreditName")
         self.ReleaseGroup = apps.get_model("metadata", "ReleaseGroup")
         self.Listen = apps.get_model("listens", "ListenEvent")
         self.moved = []  # listen pks re-pointed
@@ -282,9 +285,7 @@ class _Rekey:
             if album_key(group.title) != wanted:
                 continue
             credit = group.artist_credit
-            names = tuple(
-                name for n in credit.names.select_related("artist") for name in (n.name, n.artist.name)
-            ) if credit else ()
+            names = self.credit_names(group.artist_credit_id)
             if not artist_matches(text.artist, names, credit.name if credit else ""):
                 continue
             tracks = self.Track.objects.filter(release__release_group=group, recording__mbid__isnull=False).select_related("recording", "release")
@@ -307,8 +308,22 @@ class _Rekey:
         identities share it; each build reads its credit and releases)."""
         memo = self.__dict__.setdefault("_candidates", {})
         if recording.pk not in memo:
-            memo[recording.pk] = _candidate(recording, self.releases([recording.pk]))
+            memo[recording.pk] = _candidate(
+                recording, self.releases([recording.pk]), self.credit_names(recording.artist_credit_id)
+            )
         return memo[recording.pk]
+
+    def credit_names(self, credit_id):
+        """The credited and artist names of a credit, every credit read at once (two
+        queries per recording otherwise)."""
+        every = self.__dict__.get("_credit_names")
+        if every is None:
+            every = self._credit_names = defaultdict(tuple)
+            for credit, name, artist in self.CreditName.objects.order_by("credit_id", "position").values_list(
+                "credit_id", "name", "artist__name"
+            ).iterator(chunk_size=5000):
+                every[credit] += (name, artist)
+        return every[credit_id] if credit_id else ()
 
     def releases(self, recording_ids):
         """Release titles and types per recording, all read once: a query per identity
