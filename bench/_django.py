@@ -4,10 +4,10 @@
         from metadata.resolution import resolve_unresolved  # import models only inside
         ...
 
-By default the database is a fresh SQLite file in a temporary directory, deleted
-afterwards. With ``BENCH_DATABASE_URL`` set (e.g. ``postgres://…/sidetrack``) the
-bench runs on a throwaway *test* database that Django creates next to the named
-one (``test_<name>``) and drops afterwards: the named database is never touched.
+Every bench takes its database one way: a fresh SQLite file in a temporary
+directory, deleted afterwards, or, when ``DATABASE_URL`` names a PostgreSQL server,
+a ``<name>_<pid>`` database created on it and dropped afterwards (the named database
+is never touched).
 A ``.env`` file is ignored, so a developer's settings cannot leak into the figures.
 
 Settings are read once per process, so this can be entered once per process, and
@@ -56,40 +56,33 @@ LISTEN_COLUMNS = (
 
 
 @contextmanager
-def throwaway_django(env: Mapping[str, str] | None = None) -> Iterator[str]:
-    """Set Django up against a migrated throwaway database; yields its description."""
+def throwaway_django(env: Mapping[str, str] | None = None, *, name: str = "bench") -> Iterator[str]:
+    """Set Django up against a migrated throwaway database (``throwaway_database``:
+    ``<name>_<pid>`` on the PostgreSQL server ``DATABASE_URL`` names, else a SQLite
+    file); yields its description."""
     import django
     from django.apps import apps
 
     if apps.ready:
         raise RuntimeError("Django is already set up in this process: run one bench per process")
-    workdir = tempfile.mkdtemp(prefix="sidetrack-bench-")
-    server_url = os.environ.get("BENCH_DATABASE_URL", "").strip()
-    os.environ.update(DEFAULT_ENV)
-    os.environ.update(env or {})
-    os.environ["SIDETRACK_ENV_FILE"] = os.path.join(workdir, "no.env")  # never read .env
-    os.environ["DATABASE_URL"] = server_url or f"sqlite:///{workdir}/bench.sqlite3"
-    try:
-        django.setup()
-        from django.core.management import call_command
-        from django.db import connection, connections
-
-        original_name = connection.settings_dict["NAME"]
-        if server_url:
-            # Creates test_<name>, migrates it, creates the cache table, switches to it.
-            test_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
-            where = f"{connection.vendor} test database {test_name} (dropped afterwards)"
-        else:
-            call_command("migrate", verbosity=0, interactive=False)
-            where = f"SQLite file {original_name} (deleted afterwards)"
+    with throwaway_database(name) as (database_url, where):
+        workdir = tempfile.mkdtemp(prefix="sidetrack-bench-")
+        os.environ.update(DEFAULT_ENV)
+        os.environ.update(env or {})
+        os.environ["SIDETRACK_ENV_FILE"] = os.path.join(workdir, "no.env")  # never read .env
+        os.environ["DATABASE_URL"] = database_url
         try:
-            yield where
+            django.setup()
+            from django.core.management import call_command
+            from django.db import connections
+
+            call_command("migrate", verbosity=0, interactive=False)
+            try:
+                yield where
+            finally:
+                connections.close_all()
         finally:
-            if server_url:
-                connection.creation.destroy_test_db(original_name, verbosity=0)
-            connections.close_all()
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+            shutil.rmtree(workdir, ignore_errors=True)
 
 
 def reset_database() -> None:

@@ -100,7 +100,7 @@ def measure(name: str, base_url: str, user: object, pks: list[int], repeat: int)
 
 
 def run(n_accounts: int, repeat: int) -> None:
-    with throwaway_django(ENV) as where:
+    with throwaway_django(ENV, name="bench_now_playing") as where:
         from django.conf import settings
 
         print(f"database: {where}")

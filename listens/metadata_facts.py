@@ -11,6 +11,7 @@ from django.db.models.functions import Coalesce
 from django.urls import reverse
 
 from accounts.models import ListenSource
+from listens import session_albums as sessions
 from listens.models import ListenEvent
 from metadata.listen_facts import RecordingListens
 
@@ -36,15 +37,22 @@ class ListenFactsForMetadata:
         return Coalesce(Subquery(listens, output_field=IntegerField()), 0)
 
     def play_counts(self, *, recording_ids: Iterable[int], counted: bool = True) -> dict[int, int]:
-        rows = (
-            _listens(counted=counted)
-            .filter(recording_id__in=list(recording_ids))
-            .order_by()
-            .values("recording_id")
-            .annotate(n=Count("*"))
-            .values_list("recording_id", "n")
-        )
-        return dict(rows)
+        ids = list(recording_ids)
+        counts: dict[int, int] = {}
+        for start in range(0, len(ids), 500):  # bounded IN lists for SQLite
+            rows = (
+                _listens(counted=counted)
+                .filter(recording_id__in=ids[start : start + 500])
+                .order_by()
+                .values("recording_id")
+                .annotate(n=Count("*"))
+                .values_list("recording_id", "n")
+            )
+            counts |= dict(rows)
+        return counts
+
+    def session_albums(self, *, recording_ids: Iterable[int]) -> dict[int, str]:
+        return sessions.session_albums(list(recording_ids))
 
     def recording_ids(self, *, source: str | None = None, user_id: int | None = None) -> QuerySet:
         listens = ListenEvent.objects.all()

@@ -24,7 +24,7 @@ from django.utils import timezone
 from accounts.models import ExternalAccount, ListenSource
 from listens.ingest.payloads import clean_text
 from listens.providers import SourceClient, client_for
-from metadata.services import ReportedTrack, known_recording_for_track
+from metadata.identity import ReportedTrack, known_recording_for_track
 from sidetrack.http.deadline import deadline_left
 from sidetrack.http.errors import ExternalApiError
 

@@ -18,44 +18,29 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
 from django.db import transaction
-from django.db.models import Count
 from rapidfuzz import fuzz
 
 from metadata.clients import musicbrainz as mb
+from metadata.identity import ReportedTrack, assign_recording_mbid, store_alias
+from metadata.listen_facts import listen_facts
 from metadata.matching import (
-    TrackText,
     comparison_key,
     every_album_key_digest,
     parse_title,
     split_featured_artist,
 )
 from metadata.models import CurationDecision, Recording, RecordingAlias
-from metadata.providers import get_musicbrainz_client
-from metadata.resolution import (
-    MAX_CONSECUTIVE_FAILURES,
-    Hint,
-    TrackResolver,
-    agreed_resolution,
-    apply_resolution,
-    record_failed_attempt,
-)
+from metadata.providers import musicbrainz_client
+from metadata.resolution import ResolveSummary, TrackResolver, retry_rows
 from metadata.selectors import scope_rows
-from metadata.services import (
-    ReportedTrack,
-    assign_recording_mbid,
-    merge_recordings,
-    store_alias,
-    store_artist_credit,
-)
-from sidetrack.http import ExternalApiError, NotFoundError
+from metadata.services import merge_recordings, store_artist_credit
+from sidetrack.http.errors import ExternalApiError, NotFoundError
+from sidetrack.parsing import parse_mbid
 
 Scope = RecordingAlias.Scope
 
 SEARCH_LIMIT = 25
 ALBUM_CANDIDATE_LIMIT = 10
-# Retrying makes one or more requests per row at MusicBrainz's 1 request/s: more
-# than this many are handed to the scheduled resolver instead of blocking a page.
-RETRY_INLINE_LIMIT = 20
 
 
 class CurationError(ValueError):
@@ -108,48 +93,48 @@ def find_candidates(
     """MusicBrainz recordings this track may be: the recording search, then, when
     the album is known, its tracklist (stored, or found by a release-group search
     and browse). A failing step is reported in ``errors``; the others still run."""
-    client = client or get_musicbrainz_client()
-    result = CandidateSearch()
-    title = parse_title(recording.title).base
-    artist = split_featured_artist(recording.artist_name)[0] or recording.artist_name
-    try:
-        page = client.search_recordings(title, artist, limit=SEARCH_LIMIT)
-    except ExternalApiError as error:
-        result.errors.append(f"MusicBrainz recording search failed: {error}")
-    except ValueError as error:  # blank artist and title: nothing to search for
-        result.errors.append(f"Cannot search MusicBrainz: {error}")
-    else:
-        result.candidates.extend(
-            Candidate(
-                mbid=r.mbid,
-                title=r.title,
-                artist_credit=mb.render_artist_credit(r.artist_credit),
-                releases=tuple(dict.fromkeys(release.title for release in r.releases)),
-                length_ms=r.length_ms,
-                score=r.score,
-                found_by="search",
-                disambiguation=r.disambiguation,
-            )
-            for r in page.items
-            if not r.video
-        )
-    if recording.album_name:
+    with musicbrainz_client(client) as client:
+        result = CandidateSearch()
+        title = parse_title(recording.title).base
+        artist = split_featured_artist(recording.artist_name)[0] or recording.artist_name
         try:
-            result.candidates.extend(_album_candidates(recording, client))
+            page = client.search_recordings(title, artist, limit=SEARCH_LIMIT)
         except ExternalApiError as error:
-            result.errors.append(f"MusicBrainz album lookup failed: {error}")
-    unique: dict[str, Candidate] = {}
-    for candidate in result.candidates:
-        known = unique.get(candidate.mbid)
-        if known is None:
-            unique[candidate.mbid] = candidate
-        elif candidate.found_by not in known.found_by:
-            # On the album's tracklist too: a strong hint, worth showing.
-            unique[candidate.mbid] = replace(
-                known, found_by=f"{known.found_by} + {candidate.found_by}"
+            result.errors.append(f"MusicBrainz recording search failed: {error}")
+        except ValueError as error:  # blank artist and title: nothing to search for
+            result.errors.append(f"Cannot search MusicBrainz: {error}")
+        else:
+            result.candidates.extend(
+                Candidate(
+                    mbid=r.mbid,
+                    title=r.title,
+                    artist_credit=mb.render_artist_credit(r.artist_credit),
+                    releases=tuple(dict.fromkeys(release.title for release in r.releases)),
+                    length_ms=r.length_ms,
+                    score=r.score,
+                    found_by="search",
+                    disambiguation=r.disambiguation,
+                )
+                for r in page.items
+                if not r.video
             )
-    result.candidates = list(unique.values())
-    return result
+        if recording.album_name:
+            try:
+                result.candidates.extend(_album_candidates(recording, client))
+            except ExternalApiError as error:
+                result.errors.append(f"MusicBrainz album lookup failed: {error}")
+        unique: dict[str, Candidate] = {}
+        for candidate in result.candidates:
+            known = unique.get(candidate.mbid)
+            if known is None:
+                unique[candidate.mbid] = candidate
+            elif candidate.found_by not in known.found_by:
+                # On the album's tracklist too: a strong hint, worth showing.
+                unique[candidate.mbid] = replace(
+                    known, found_by=f"{known.found_by} + {candidate.found_by}"
+                )
+        result.candidates = list(unique.values())
+        return result
 
 
 def _album_candidates(recording: Recording, client: mb.MusicBrainzClient) -> list[Candidate]:
@@ -157,33 +142,34 @@ def _album_candidates(recording: Recording, client: mb.MusicBrainzClient) -> lis
 
     Reuses the resolver's album tier, so curators see the same tracklists it used.
     """
-    resolver = TrackResolver(musicbrainz=client, use_mapper=False)
-    artist, album = recording.artist_name, recording.album_name
-    entries = resolver.stored_album_entries(artist, album)
-    if entries is None:
-        entries = resolver.fetched_album_entries(artist, album)
-    by_mbid: dict[str, Candidate] = {}
-    # Preferred-release entries first, so their titles and lengths are shown.
-    for entry in sorted(entries, key=lambda e: not e.preferred):
-        c = entry.candidate
-        known = by_mbid.get(c.mbid)
-        if known is None:
-            by_mbid[c.mbid] = Candidate(
-                mbid=c.mbid,
-                title=c.title,
-                artist_credit=c.credit_display,
-                releases=c.release_titles,
-                length_ms=c.length_ms,
-                score=_title_similarity(recording.title, c.title),
-                found_by="album",
-                disambiguation=c.disambiguation,
-            )
-        else:
-            releases = tuple(dict.fromkeys(known.releases + c.release_titles))
-            score = max(known.score or 0, _title_similarity(recording.title, c.title))
-            by_mbid[c.mbid] = replace(known, releases=releases, score=score)
-    ranked = sorted(by_mbid.values(), key=lambda c: -(c.score or 0))
-    return ranked[:ALBUM_CANDIDATE_LIMIT]
+    with musicbrainz_client(client) as client:
+        resolver = TrackResolver(musicbrainz=client, use_mapper=False)
+        artist, album = recording.artist_name, recording.album_name
+        entries = resolver.stored_album_entries(artist, album)
+        if entries is None:
+            entries = resolver.fetched_album_entries(artist, album)
+        by_mbid: dict[str, Candidate] = {}
+        # Preferred-release entries first, so their titles and lengths are shown.
+        for entry in sorted(entries, key=lambda e: not e.preferred):
+            c = entry.candidate
+            known = by_mbid.get(c.mbid)
+            if known is None:
+                by_mbid[c.mbid] = Candidate(
+                    mbid=c.mbid,
+                    title=c.title,
+                    artist_credit=c.credit_display,
+                    releases=c.release_titles,
+                    length_ms=c.length_ms,
+                    score=_title_similarity(recording.title, c.title),
+                    found_by="album",
+                    disambiguation=c.disambiguation,
+                )
+            else:
+                releases = tuple(dict.fromkeys(known.releases + c.release_titles))
+                score = max(known.score or 0, _title_similarity(recording.title, c.title))
+                by_mbid[c.mbid] = replace(known, releases=releases, score=score)
+        ranked = sorted(by_mbid.values(), key=lambda c: -(c.score or 0))
+        return ranked[:ALBUM_CANDIDATE_LIMIT]
 
 
 # --- Decisions --------------------------------------------------------------------
@@ -200,7 +186,7 @@ def parse_recording_reference(text: str) -> str:
     value = (text or "").strip()
     if not value:
         raise CurationError("Paste a MusicBrainz recording MBID or URL.")
-    mbid = mb.parse_mbid(value)
+    mbid = parse_mbid(value)
     if mbid is not None:
         return mbid
     match = _MB_URL.match(value)
@@ -212,7 +198,7 @@ def parse_recording_reference(text: str) -> str:
             f"That is a MusicBrainz {entity} link; paste a recording link "
             "(https://musicbrainz.org/recording/…)."
         )
-    mbid = mb.parse_mbid(match.group("id"))
+    mbid = parse_mbid(match.group("id"))
     if mbid is None:
         raise CurationError(f"The link does not end in a valid recording MBID: {value[:200]}")
     return mbid
@@ -276,7 +262,9 @@ def _log(
 
 
 def _listens_of(rows: Iterable[Recording]) -> int:
-    return sum(row.listens.count() for row in rows)
+    """Listens stored against these rows, copies included (the listens app counts)."""
+    ids = [row.pk for row in rows]
+    return sum(listen_facts().play_counts(recording_ids=ids, counted=False).values())
 
 
 def assign_by_curator(
@@ -299,64 +287,64 @@ def assign_by_curator(
     if recording.mbid is not None:
         raise CurationError(f"This track is already resolved to {recording.mbid}.")
     _check_scope(scope)  # before any request
-    client = client or get_musicbrainz_client()
-    try:
-        # HTTP before the transaction: never hold locks across a request.
-        found = client.lookup_recording(mbid, inc=("artist-credits",))
-    except NotFoundError as error:
-        raise CurationError(f"MusicBrainz has no recording {mbid}.") from error
-    credit = store_artist_credit(found.artist_credit) if found.artist_credit else None
-    with transaction.atomic():
-        rows = _locked_scope(recording, scope, target_mbid=found.mbid)
-        listens = _listens_of(rows)
-        before = rows[0]
-        snapshot = Recording(
-            artist_name=before.artist_name,
-            title=before.title,
-            album_name=before.album_name,
-            unresolved_key=before.unresolved_key,
-            status=before.status,
-        )
-        result = before
-        for row in rows:
-            result = assign_recording_mbid(
-                recording=row,
+    with musicbrainz_client(client) as client:
+        try:
+            # HTTP before the transaction: never hold locks across a request.
+            found = client.lookup_recording(mbid, inc=("artist-credits",))
+        except NotFoundError as error:
+            raise CurationError(f"MusicBrainz has no recording {mbid}.") from error
+        credit = store_artist_credit(found.artist_credit) if found.artist_credit else None
+        with transaction.atomic():
+            rows = _locked_scope(recording, scope, target_mbid=found.mbid)
+            listens = _listens_of(rows)
+            before = rows[0]
+            snapshot = Recording(
+                artist_name=before.artist_name,
+                title=before.title,
+                album_name=before.album_name,
+                unresolved_key=before.unresolved_key,
+                status=before.status,
+            )
+            result = before
+            for row in rows:
+                result = assign_recording_mbid(
+                    recording=row,
+                    mbid=found.mbid,
+                    decided_by=RecordingAlias.DecidedBy.CURATOR,
+                    curator_id=curator_id,
+                    title=found.title,
+                    length_ms=found.length_ms,
+                    credit=credit,
+                    artist_name=mb.render_artist_credit(found.artist_credit) or None,
+                    disambiguation=found.disambiguation,
+                )
+            if scope == Scope.TEXT:
+                store_alias(
+                    key=every_album_key_digest(snapshot.artist_name, snapshot.title),
+                    reported=ReportedTrack(snapshot.artist_name, snapshot.title),
+                    recording=result,
+                    decided_by=RecordingAlias.DecidedBy.CURATOR,
+                    curator_id=curator_id,
+                    scope=Scope.TEXT,
+                )
+            notes = []
+            if reference.strip() != mbid:
+                notes.append(f"pasted {reference.strip()[:300]}")
+            if found.mbid != mbid:
+                notes.append(f"{mbid} is merged into {found.mbid}")
+            if len(rows) > 1:
+                notes.append(f"{len(rows)} reports of this text (every album)")
+            _log(
+                action=CurationDecision.Action.ASSIGN,
+                recording=snapshot,
+                curator_id=curator_id,
+                listen_count=listens,
+                result=result,
                 mbid=found.mbid,
-                decided_by=RecordingAlias.DecidedBy.CURATOR,
-                curator_id=curator_id,
-                title=found.title,
-                length_ms=found.length_ms,
-                credit=credit,
-                artist_name=mb.render_artist_credit(found.artist_credit) or None,
-                disambiguation=found.disambiguation,
+                note="; ".join(notes),
+                scope=scope,
             )
-        if scope == Scope.TEXT:
-            store_alias(
-                key=every_album_key_digest(snapshot.artist_name, snapshot.title),
-                reported=ReportedTrack(snapshot.artist_name, snapshot.title),
-                recording=result,
-                decided_by=RecordingAlias.DecidedBy.CURATOR,
-                curator_id=curator_id,
-                scope=Scope.TEXT,
-            )
-        notes = []
-        if reference.strip() != mbid:
-            notes.append(f"pasted {reference.strip()[:300]}")
-        if found.mbid != mbid:
-            notes.append(f"{mbid} is merged into {found.mbid}")
-        if len(rows) > 1:
-            notes.append(f"{len(rows)} reports of this text (every album)")
-        _log(
-            action=CurationDecision.Action.ASSIGN,
-            recording=snapshot,
-            curator_id=curator_id,
-            listen_count=listens,
-            result=result,
-            mbid=found.mbid,
-            note="; ".join(notes),
-            scope=scope,
-        )
-    return result
+        return result
 
 
 @transaction.atomic
@@ -406,9 +394,7 @@ def merge_unresolved(*, recordings: Iterable[Recording], curator_id: int | None)
         raise CurationError("Only unresolved tracks can be merged here.")
     if len(rows) < 2:
         raise CurationError("Select at least two tracks to merge.")
-    counts = dict(
-        Recording.objects.filter(pk__in=pks).annotate(n=Count("listens")).values_list("pk", "n")
-    )
+    counts = listen_facts().play_counts(recording_ids=[row.pk for row in rows], counted=False)
     # Most listens wins; the oldest row on a tie (max keeps the first).
     target = max(rows, key=lambda r: counts.get(r.pk, 0))
     moved = 0
@@ -444,53 +430,10 @@ def merge_unresolved(*, recordings: Iterable[Recording], curator_id: int | None)
 # --- Retrying ---------------------------------------------------------------------
 
 
-@dataclass
-class RetrySummary:
-    resolved: int = 0
-    unresolved: int = 0
-    errors: int = 0
-    deferred: int = 0  # handed to the scheduled resolver
-    stopped_early: str = ""
-
-
 def retry_resolution(
     *, recordings: Iterable[Recording], resolver: TrackResolver | None = None
-) -> RetrySummary:
-    """Run every resolution tier now for the selected rows (no transaction: each
-    one makes requests). Beyond ``RETRY_INLINE_LIMIT`` rows are made due at once
-    for the scheduled ``resolve_unresolved`` instead."""
-    resolver = resolver or TrackResolver()
-    summary = RetrySummary()
-    rows = [r for r in recordings if r.mbid is None]
-    now_rows, later = rows[:RETRY_INLINE_LIMIT], rows[RETRY_INLINE_LIMIT:]
-    if later:
-        summary.deferred = Recording.objects.filter(
-            pk__in=[r.pk for r in later], status=Recording.Status.UNRESOLVED
-        ).update(next_attempt_at=None)
-    failures = 0
-    for recording in now_rows:
-        track = TrackText(
-            recording.title,
-            recording.artist_name,
-            recording.album_name or None,
-            recording.length_ms,
-        )
-        hints = [Hint(str(recording.hint_mbid))] if recording.hint_mbid else []
-        try:
-            resolution = resolver.verify_hints(track, hints) or agreed_resolution(recording)
-            resolution = resolution or resolver.resolve(track)
-        except ExternalApiError as error:
-            record_failed_attempt(recording=recording, reason=f"error: {error}")
-            summary.errors += 1
-            failures += 1
-            if failures >= MAX_CONSECUTIVE_FAILURES or not error.retryable:
-                summary.stopped_early = str(error)
-                break
-            continue
-        failures = 0
-        apply_resolution(recording=recording, resolution=resolution)
-        if resolution.mbid:
-            summary.resolved += 1
-        else:
-            summary.unresolved += 1
-    return summary
+) -> ResolveSummary:
+    """Run every resolution tier now for the selected rows: the scheduled run's tiers
+    and text rules (``resolution.retry_rows``); beyond ``RETRY_INLINE_LIMIT`` rows
+    are made due for the scheduled run instead."""
+    return retry_rows(recordings=recordings, resolver=resolver)

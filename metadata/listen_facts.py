@@ -51,6 +51,11 @@ class ListenFacts(Protocol):
 
     def of_recording(self, *, recording_id: int) -> RecordingListens: ...
 
+    def session_albums(self, *, recording_ids: Iterable[int]) -> dict[int, str]:
+        """For rows reported without album: the album their listens were heard amid
+        (the same user's listens just before and after, by the same artist), where
+        one is clear. Evidence for resolution, never the reported album."""
+
 
 class _NoListens:
     def plays(self, *, counted: bool = True, **recording: Any) -> Expression:
@@ -74,6 +79,9 @@ class _NoListens:
 
     def of_recording(self, *, recording_id: int) -> RecordingListens:
         return RecordingListens(admin_url="", breakdown=(), recent=())
+
+    def session_albums(self, *, recording_ids: Iterable[int]) -> dict[int, str]:
+        return {}
 
 
 def listen_facts() -> ListenFacts:

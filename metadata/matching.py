@@ -325,10 +325,19 @@ class TrackText:
     artist: str
     album: str | None = None
     duration_ms: int | None = None
+    # For a report without album: the album its listens were heard amid (the same
+    # user's listens around it), evidence that stands in for the album only when a
+    # candidate is on it.
+    heard_amid: str | None = None
 
     @cached_property
     def parts(self) -> TitleParts:
         return parse_title(self.title)
+
+    @property
+    def context_album(self) -> str | None:
+        """The album reported, else the one the listens were heard amid."""
+        return self.album or self.heard_amid
 
 
 @dataclass(frozen=True)
@@ -374,7 +383,7 @@ def candidate_agrees(track: TrackText, candidate: RecordingCandidate) -> TitleMa
     """How well a candidate's title agrees, NONE when its artist or version does not."""
     if not artist_matches(track.artist, candidate.credited_names, candidate.credit_display):
         return TitleMatch.NONE
-    if not versions_agree(track, candidate):
+    if not versions_agree(track, candidate) or not names_the_performance(track, candidate):
         return TitleMatch.NONE
     return compare_titles(track.parts, candidate.title)
 
@@ -397,16 +406,60 @@ def versions_agree(
         return True
     if not named_by_source and not on_reported_album(track, candidate):
         return False
-    explained = version_tags(album_base(track.album))
+    explained = version_tags(album_base(track.context_album))
     if candidate.on_live_releases_only and on_reported_album(track, candidate):
         explained |= {"live"}
     return differing <= explained
 
 
-def on_reported_album(track: TrackText, candidate: RecordingCandidate) -> bool:
-    if not track.album:
+# Words of "Live at the Apollo" that say it is live, not which performance it was.
+_PERFORMANCE_FILLER = frozenset(
+    {"live", "at", "in", "from", "the", "on", "of", "a", "version", "unplugged", "recorded"}
+)
+
+
+def _performance_words(phrase: str) -> frozenset[str]:
+    words = set(comparison_key(phrase).split()) - _PERFORMANCE_FILLER
+    return frozenset(words)
+
+
+def named_performance(track: TrackText) -> tuple[frozenset[str], frozenset[str]]:
+    """The words naming one performance (event, venue, date) in the title's version
+    segment ("(Live Aid)" → {aid}) and in a live album's title ("Live at Wembley
+    1986" → {wembley, 1986}); empty when the text only says "live"."""
+    text = (track.title or "")[:MAX_KEY_PART]
+    in_title: set[str] = set()
+    for pattern in (_BRACKETED_SEGMENT, _DASH_SEGMENT):
+        for match in pattern.finditer(text):
+            if "live" in version_tags(match.group("text")):
+                in_title |= _performance_words(match.group("text"))
+    album = album_base(track.context_album)
+    in_album = _performance_words(album) if "live" in version_tags(album) else frozenset()
+    return frozenset(in_title), in_album
+
+
+def names_the_performance(track: TrackText, candidate: RecordingCandidate) -> bool:
+    """A report naming a performance ("Bohemian Rhapsody (Live Aid)" on "Live Aid")
+    is only a recording that names it too, in its title, disambiguation or release
+    titles: every word the title names, and some word the album names unless the
+    recording is on that album. Another live recording of the song is not it."""
+    in_title, in_album = named_performance(track)
+    if not in_title and not in_album:
+        return True
+    said = set(comparison_key(candidate.title).split())
+    said |= set(comparison_key(candidate.disambiguation).split())
+    for release in candidate.release_titles:
+        said |= set(comparison_key(release).split())
+    if not in_title <= said:
         return False
-    wanted = album_key(track.album)
+    return not in_album or bool(in_album & said) or on_reported_album(track, candidate)
+
+
+def on_reported_album(track: TrackText, candidate: RecordingCandidate) -> bool:
+    """Whether the candidate is on the album reported (or heard amid)."""
+    if not track.context_album:
+        return False
+    wanted = album_key(track.context_album)
     return any(album_key(title) == wanted for title in candidate.release_titles)
 
 
@@ -419,6 +472,8 @@ def verify_hint(track: TrackText, candidate: RecordingCandidate) -> bool:
         return False
     if not versions_agree(track, candidate, named_by_source=True):
         return False
+    if not names_the_performance(track, candidate):
+        return False
     return compare_titles(track.parts, candidate.title) is not TitleMatch.NONE
 
 
@@ -430,12 +485,29 @@ def choose_recording(track: TrackText, candidates: Iterable[RecordingCandidate])
     if best is TitleMatch.NONE:
         return Decision(None, "no candidate with the same title and artist", len(pool))
     qualified = [c for level, c in scored if level == best]
-
-    if track.album:
-        wanted = album_key(track.album)
-        on_album = [c for c in qualified if any(album_key(t) == wanted for t in c.release_titles)]
-        if on_album:
-            qualified = on_album
+    on_album = [c for c in qualified if on_reported_album(track, c)]
+    if on_album:
+        qualified = on_album
+    elif not track.album and not track.parts.versions:
+        # Without an album a plain title may be any version: one only with evidence
+        # (heard amid its album, above, or a length no other version has), else a
+        # curator decides.
+        others = [
+            c
+            for c in pool
+            if not c.video
+            and c.mbid not in {q.mbid for q in qualified}
+            and artist_matches(track.artist, c.credited_names, c.credit_display)
+            and compare_titles(track.parts, c.title) is not TitleMatch.NONE
+            and names_the_performance(track, c)
+        ]
+        if others and not _length_tells_apart(track, qualified, others):
+            return Decision(
+                None,
+                f"several versions of this title ({len(others) + len(qualified)}) and no "
+                "album: left for curation",
+                len(pool),
+            )
 
     if track.duration_ms:
         close = [c for c in qualified if durations_agree(track.duration_ms, c.length_ms)]
@@ -451,6 +523,20 @@ def choose_recording(track: TrackText, candidates: Iterable[RecordingCandidate])
     if not mbids:
         return Decision(None, "every title match has a different length", len(pool))
     return Decision(None, f"ambiguous: {len(mbids)} recordings match equally well", len(pool))
+
+
+def _length_tells_apart(
+    track: TrackText,
+    qualified: list[RecordingCandidate],
+    others: list[RecordingCandidate],
+) -> bool:
+    """Whether the reported length agrees with a qualified candidate and with none
+    of the other versions (whose lengths are all known)."""
+    if not track.duration_ms:
+        return False
+    if not any(durations_agree(track.duration_ms, c.length_ms) for c in qualified):
+        return False
+    return all(durations_agree(track.duration_ms, c.length_ms) is False for c in others)
 
 
 # --- Albums -------------------------------------------------------------------

@@ -56,3 +56,16 @@ def client_for(service: str) -> Iterator[MusicBrainzClient | MbidMapperClient]:
         yield client
     finally:
         client.close()
+
+
+@contextmanager
+def musicbrainz_client(
+    client: MusicBrainzClient | None = None,
+) -> Iterator[MusicBrainzClient]:
+    """``client`` as given (its owner closes it), or a configured one closed when done:
+    services take an optional client for tests and batch callers."""
+    if client is not None:
+        yield client
+        return
+    with client_for("musicbrainz") as built:
+        yield built  # type: ignore[misc]

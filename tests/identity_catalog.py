@@ -151,13 +151,13 @@ def account(alice):
 _seconds = iter(range(0, 10**7, 10))
 
 
-def listen(artist, title, album="", hint=None, *, at=None) -> IncomingListen:
+def listen(artist, title, album="", hint=None, *, at=None, duration_ms=None) -> IncomingListen:
     return IncomingListen.of(
         listened_at=at or T0 + timedelta(seconds=next(_seconds)),
         track_name=title,
         artist_name=artist,
         album_name=album,
-        duration_ms=None,
+        duration_ms=duration_ms,
         hints=(Hint(hint),) if hint else (),
         raw_json="{}",
     )

@@ -47,12 +47,9 @@ NO_DJANGO = (
 NO_IO = ("metadata/matching.py", "clubs/progress.py")
 IO_MODULES = {"requests", "urllib3", "socket", "http", "django"}
 
-# Known violations in files another branch (issue 18a: the resolution package and
-# identity module) is rewriting. The lead empties this list after merging 18a; a
-# violation not listed here fails the test at once.
-ALLOWED = {
-    ("metadata/curation.py", "relation listens"),  # row.listens.count(), Count("listens")
-}
+# Known violations, each with its reason; a violation not listed here fails the test
+# at once, and a listed one that is gone fails the test below.
+ALLOWED: set[tuple[str, str]] = set()
 
 DOTTED = re.compile(r"^(?P<app>" + "|".join(APPS) + r")\.[a-z_][a-z0-9_]*(\.[A-Za-z_][\w]*)*$")
 

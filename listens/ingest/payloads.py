@@ -14,9 +14,9 @@ import orjson
 
 from listens.clients.lastfm import LastfmTrack
 from listens.clients.listenbrainz import LBListen, parse_listen
+from metadata.identity import ReportedTrack
 from metadata.matching import identity_key_digest, text_key_digest
 from metadata.resolution import Hint
-from metadata.services import ReportedTrack
 from sidetrack.http.redaction import (
     REDACTED,
     SECRET_PARAM_NAMES,

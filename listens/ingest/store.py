@@ -21,10 +21,10 @@ from listens.duplicates import mark_cross_source_duplicates
 from listens.ingest.paging import FetchedPage
 from listens.ingest.payloads import IncomingListen, blank_name_field
 from listens.models import IngestRun, ListenEvent
+from metadata.identity import recordings_for_tracks
 from metadata.matching import TrackText
 from metadata.models import Recording
 from metadata.resolution import Hint, TrackResolver, apply_resolution, known_recordings
-from metadata.services import recordings_for_tracks
 
 logger = logging.getLogger(__name__)
 

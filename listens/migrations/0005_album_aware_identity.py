@@ -34,11 +34,13 @@ def _hint(source, lastfm_mbid, lb_submitted, lb_mapped):
     return parse_mbid(lb_submitted) or parse_mbid(lb_mapped)
 
 
-def _candidate(recording, releases):
+def _candidate(recording, releases, credit_names=None):
     from metadata.matching import RecordingCandidate
 
     names = (recording.artist_name,)
-    if recording.artist_credit_id:
+    if credit_names is not None:
+        names += credit_names
+    elif recording.artist_credit_id:
         names += tuple(
             name
             for credit_name in recording.artist_credit.names.all()
@@ -62,9 +64,11 @@ class _Rekey:
         self.Recording = apps.get_model("metadata", "Recording")
         self.Alias = apps.get_model("metadata", "RecordingAlias")
         self.Track = apps.get_model("metadata", "Track")
+        self.CreditName = apps.get_model("metadata", "ArtistCreditName")
         self.ReleaseGroup = apps.get_model("metadata", "ReleaseGroup")
         self.Listen = apps.get_model("listens", "ListenEvent")
         self.moved = []  # listen pks re-pointed
+        self.pending_aliases = {}  # key → fields: written in bulk (one query per alias took minutes)
         self.stats = defaultdict(int)
 
     def run(self):
@@ -84,6 +88,7 @@ class _Rekey:
                 self.split_unresolved(recording, identities)
             else:
                 self.check_resolved(recording, identities, old_aliases)
+        self.write_aliases()
         self.convert_old_aliases(old_aliases)
         if self.moved:
             from listens.duplicates import mark_duplicates_of_moved_listens
@@ -144,6 +149,9 @@ class _Rekey:
             pks = list(self.Listen.objects.filter(recording_id=row.pk).values_list("pk", flat=True))
             self.move(pks, taken.pk)
             self.Alias.objects.filter(recording_id=row.pk).update(recording_id=taken.pk)
+            for fields in self.pending_aliases.values():
+                if fields["recording_id"] == row.pk:
+                    fields["recording_id"] = taken.pk
             row.delete()
             self.stats["unresolved rows folded together"] += 1
             return
@@ -209,7 +217,7 @@ class _Rekey:
                 text = TrackText(track, artist, album or None)
                 if hint and hint != str(recording.mbid):
                     hinted = self.Recording.objects.filter(mbid=hint).select_related("artist_credit").first()
-                    if hinted is not None and verify_hint(text, _candidate(hinted, self.releases([hinted.pk]))):
+                    if hinted is not None and verify_hint(text, self.candidate(hinted)):
                         target, why = hinted, "source_mbid"
                         self.stats["listens re-pointed by their source MBID"] += len(group["pks"])
                     elif hinted is None:
@@ -224,7 +232,7 @@ class _Rekey:
                 if target is recording and why != "source_mbid":
                     # The album's own name may say so ("MTV Unplugged …"): the answer
                     # stands, as a source's MBID would (it was given, not guessed now).
-                    candidate = _candidate(recording, self.releases([recording.pk]))
+                    candidate = self.candidate(recording)
                     if not versions_agree(text, candidate, named_by_source=True):
                         target = None
             if target is None:
@@ -277,9 +285,7 @@ class _Rekey:
             if album_key(group.title) != wanted:
                 continue
             credit = group.artist_credit
-            names = tuple(
-                name for n in credit.names.select_related("artist") for name in (n.name, n.artist.name)
-            ) if credit else ()
+            names = self.credit_names(group.artist_credit_id)
             if not artist_matches(text.artist, names, credit.name if credit else ""):
                 continue
             tracks = self.Track.objects.filter(release__release_group=group, recording__mbid__isnull=False).select_related("recording", "release")
@@ -297,34 +303,75 @@ class _Rekey:
             return rows, candidates
         return {}, []
 
+    def candidate(self, recording):
+        """The recording as the matcher sees it, built once per recording (its
+        identities share it; each build reads its credit and releases)."""
+        memo = self.__dict__.setdefault("_candidates", {})
+        if recording.pk not in memo:
+            memo[recording.pk] = _candidate(
+                recording, self.releases([recording.pk]), self.credit_names(recording.artist_credit_id)
+            )
+        return memo[recording.pk]
+
+    def credit_names(self, credit_id):
+        """The credited and artist names of a credit, every credit read at once (two
+        queries per recording otherwise)."""
+        every = self.__dict__.get("_credit_names")
+        if every is None:
+            every = self._credit_names = defaultdict(tuple)
+            for credit, name, artist in self.CreditName.objects.order_by("credit_id", "position").values_list(
+                "credit_id", "name", "artist__name"
+            ).iterator(chunk_size=5000):
+                every[credit] += (name, artist)
+        return every[credit_id] if credit_id else ()
+
     def releases(self, recording_ids):
-        found = defaultdict(list)
-        for recording_id, title, types in self.Track.objects.filter(recording_id__in=recording_ids).values_list(
-            "recording_id", "release__title", "release__release_group__secondary_types"
-        ):
-            found[recording_id].append((title, types or []))
-        return found
+        """Release titles and types per recording, all read once: a query per identity
+        (about 100k at 1M listens) took much of the run."""
+        every = self.__dict__.get("_releases")
+        if every is None:
+            every = self._releases = defaultdict(list)
+            for recording_id, title, types in self.Track.objects.values_list(
+                "recording_id", "release__title", "release__release_group__secondary_types"
+            ).iterator(chunk_size=5000):
+                every[recording_id].append((title, types or []))
+        return {pk: every[pk] for pk in recording_ids if pk in every}
 
     def alias(self, identity, group, recording, decided_by, old):
         from metadata.matching import album_key
 
         artist, track, album, hint = group["report"]
-        self.Alias.objects.update_or_create(
-            key=identity,
-            defaults={
-                "recording": recording,
-                "decided_by": decided_by,
-                "curator_id": old.curator_id if old is not None and decided_by == "curator" else None,
-                "scope": "identity",
-                "text_key": group["text"],
-                "artist_name": artist[:2000],
-                "track_name": track[:1000],
-                "album_name": (album or "")[:1000],
-                "album_key": album_key(album)[:500],
-                "hint_mbid": hint,
-            },
-        )
+        # The last answer for a key wins, as one update_or_create per alias did.
+        self.pending_aliases[identity] = {
+            "recording_id": recording.pk,
+            "decided_by": decided_by,
+            "curator_id": old.curator_id if old is not None and decided_by == "curator" else None,
+            "scope": "identity",
+            "text_key": group["text"],
+            "artist_name": artist[:2000],
+            "track_name": track[:1000],
+            "album_name": (album or "")[:1000],
+            "album_key": album_key(album)[:500],
+            "hint_mbid": hint,
+        }
         self.stats["identity aliases"] += 1
+
+    def write_aliases(self):
+        """The identity aliases, in bulk: existing keys updated, the rest created."""
+        keys = sorted(self.pending_aliases)
+        fields = [name for name in next(iter(self.pending_aliases.values()), {})]
+        for start in range(0, len(keys), 500):  # bounded IN lists for SQLite
+            batch = keys[start : start + 500]
+            existing = {a.key: a for a in self.Alias.objects.filter(key__in=batch)}
+            for key, alias in existing.items():
+                for name, value in self.pending_aliases[key].items():
+                    setattr(alias, name, value)
+            if existing:
+                self.Alias.objects.bulk_update(list(existing.values()), fields)
+            self.Alias.objects.bulk_create(
+                [self.Alias(key=key, **self.pending_aliases[key]) for key in batch if key not in existing]
+            )
+        self.pending_aliases.clear()
 
     def convert_old_aliases(self, old_aliases):
         from metadata.matching import every_album_key_digest, text_key_digest

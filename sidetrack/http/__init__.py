@@ -11,21 +11,3 @@ It knows no domain, no settings and no models.
 """
 
 from __future__ import annotations
-
-# Transitional: the error classes stay importable from here while modules owned by
-# other branches (metadata.resolution, metadata.curation) still import them so.
-from sidetrack.http.errors import (
-    AuthError,
-    ExternalApiError,
-    NotFoundError,
-    RateLimitedError,
-    UnavailableError,
-)
-
-__all__ = [
-    "AuthError",
-    "ExternalApiError",
-    "NotFoundError",
-    "RateLimitedError",
-    "UnavailableError",
-]

@@ -9,8 +9,8 @@ import pytest
 
 from accounts.models import ExternalAccount
 from listens.models import ListenEvent
+from metadata.identity import get_or_create_recording_for_text
 from metadata.matching import text_key_digest
-from metadata.services import get_or_create_recording_for_text
 
 MB = "https://mb.test/ws/2/"
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "musicbrainz"

@@ -9,9 +9,9 @@ from responses import matchers
 
 from listens.models import ListenEvent
 from metadata.curation import CurationError, parse_recording_reference
+from metadata.identity import ReportedTrack, get_or_create_recording_for_text, recordings_for_tracks
 from metadata.models import CurationDecision, Recording, RecordingAlias
 from metadata.resolution import due_unresolved_recordings, resolve_track_to_mb_recording
-from metadata.services import ReportedTrack, get_or_create_recording_for_text, recordings_for_tracks
 from tests.admin.conftest import (
     MB,
     WWRY_LONG,
@@ -360,7 +360,9 @@ def listed_titles(client, **params) -> list[str]:
 def test_bulk_retry_resolves_what_it_can_and_summarises(
     admin_client, make_listens, alice, mb_settings, mocked
 ):
-    found = make_listens("Queen", "We Will Rock You", 2, user=alice, length_ms=126000)
+    found = make_listens(
+        "Queen", "We Will Rock You", 2, user=alice, album="News of the World", length_ms=126000
+    )
     missing = make_listens("Nobody", "Nothing", 1, user=alice)
     mocked.get(
         MB + "recording/",
@@ -381,6 +383,31 @@ def test_bulk_retry_resolves_what_it_can_and_summarises(
     assert missing.mbid is None
     assert missing.resolution_attempts == 1
     assert missing.last_error == "no candidate with the same title and artist"
+
+
+@pytest.mark.parametrize(
+    ("length_ms", "expected"), [(126000, WWRY_SHORT), (None, None)], ids=["timed", "untimed"]
+)
+def test_bulk_retry_of_a_report_without_album_picks_only_by_a_length_one_version_has(
+    admin_client, make_listens, alice, mb_settings, mocked, length_ms, expected
+):
+    # The scheduled run's rule, the same in the retry (issue 18): without an album a
+    # plain title may be any version; its length is evidence only when exactly one
+    # version has it (126.8 s, not 301.6 s), else the curator decides.
+    albumless = make_listens("Queen", "We Will Rock You", 2, user=alice, length_ms=length_ms)
+    mocked.get(MB + "recording/", json=fixture(WWRY_SEARCH))
+
+    response = admin_client.post(
+        LIST, {"action": "retry_resolution", "_selected_action": [albumless.pk]}, follow=True
+    )
+
+    resolved = int(expected is not None)
+    summary = f"Resolved {resolved}; still unresolved {1 - resolved}; errors 0."
+    assert summary in messages_of(response)
+    albumless.refresh_from_db()
+    assert (str(albumless.mbid) if albumless.mbid else None) == expected
+    if expected is None:
+        assert albumless.last_error.startswith("ambiguous")
 
 
 def test_bulk_retry_reports_upstream_errors(admin_client, wwry, mocked):

@@ -13,9 +13,9 @@ from django.db.migrations.executor import MigrationExecutor
 
 from accounts.models import ExternalAccount
 from listens.models import ListenEvent
+from metadata.identity import ReportedTrack, recordings_for_tracks
 from metadata.matching import identity_key_digest, text_key_digest
 from metadata.models import Recording, RecordingAlias
-from metadata.services import ReportedTrack, recordings_for_tracks
 
 BEFORE = [("metadata", "0003_curation_decision"), ("listens", "0004_ingest_run_kind")]
 STUDIO = "5fb524f1-8cc8-4c04-a921-e34c0a911ea7"

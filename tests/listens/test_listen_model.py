@@ -7,8 +7,8 @@ from django.db import IntegrityError, transaction
 
 from accounts.models import ExternalAccount, ListenSource
 from listens.models import ListenEvent
+from metadata.identity import get_or_create_recording_for_text
 from metadata.matching import text_key_digest
-from metadata.services import get_or_create_recording_for_text
 
 pytestmark = pytest.mark.django_db
 

@@ -14,9 +14,9 @@ from accounts.models import ExternalAccount, ListenSource
 from listens.models import ListenEvent, TasteSnapshot
 from listens.now_playing import now_playing
 from listens.taste import take_taste_snapshot
+from metadata.identity import ReportedTrack, store_alias
 from metadata.matching import text_key_digest
 from metadata.models import Recording, RecordingAlias
-from metadata.services import ReportedTrack, store_alias
 from tests.payloads import load_payload
 
 pytestmark = pytest.mark.django_db

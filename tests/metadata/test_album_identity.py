@@ -8,16 +8,19 @@ Rhapsody" and Oasis's "Wonderwall" with a live recording.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
+from metadata.identity import ReportedTrack, agreed_recordings, store_alias
 from metadata.matching import every_album_key_digest
 from metadata.models import Recording, RecordingAlias
-from metadata.services import ReportedTrack, store_alias
 from tests.identity_catalog import (
     COME_AS_YOU_ARE,
     COME_AS_YOU_ARE_LIVE,
     POLLY,
     POLLY_LIVE,
+    T0,
     UNPLUGGED_DISAMBIGUATION,
     WONDERWALL,
     WONDERWALL_LIVE,
@@ -71,20 +74,74 @@ def test_a_verified_source_mbid_beats_the_cached_answer_for_the_same_text(accoun
     assert len(mocked.calls) == calls
 
 
-def test_come_as_you_are_on_nevermind_is_the_studio_recording(account, mocked):
+def test_come_as_you_are_on_nevermind_is_studio_and_without_album_left_to_curation(account, mocked):
     listens = store(
         account,
         listen("Nirvana", "Come as You Are", "MTV Unplugged in New York"),
         listen("Nirvana", "Come as You Are", "Nevermind"),
-        listen("Nirvana", "Come as You Are"),  # no album: a plain title is not live
+        listen("Nirvana", "Come as You Are"),  # no album, no session: studio or live?
     )
 
     resolve()
 
-    assert mbids(listens) == [COME_AS_YOU_ARE_LIVE, COME_AS_YOU_ARE, COME_AS_YOU_ARE]
+    # Without album (and its neighbour only the same song again) the plain title may
+    # be either version: left for a curator rather than guessed (issue 18).
+    assert mbids(listens) == [COME_AS_YOU_ARE_LIVE, COME_AS_YOU_ARE, None]
+    assert "several versions" in listens[2].recording.last_error
     # One search served the three reports of the text.
     searches = [c for c in mocked.calls if "query=" in c.request.url]
     assert len(searches) == 1
+
+
+def test_an_albumless_listen_amid_an_album_session_is_that_albums_recording(account, mocked):
+    unplugged, nevermind = "MTV Unplugged in New York", "Nevermind"
+    listens = store(
+        account,
+        listen("Nirvana", "Polly", unplugged),
+        listen("Nirvana", "Come as You Are"),  # between two Unplugged tracks
+        listen("Nirvana", "Polly", unplugged),
+        listen("Oasis", "Wonderwall", "(What's the Story) Morning Glory?"),
+        listen("Nirvana", "Polly", nevermind, at=T0 + timedelta(days=2)),
+        listen("Nirvana", "Come as You Are", at=T0 + timedelta(days=2, seconds=200)),
+    )
+
+    resolve()
+
+    # The identity's listens were heard amid one album (the second is the last of its
+    # session, its one neighbour on Nevermind): the sessions disagree, so no answer.
+    assert mbids(listens)[1] is None
+    listens[5].delete()
+    Recording.objects.filter(pk=listens[1].recording_id).update(next_attempt_at=None)
+
+    resolve()
+
+    assert mbids(listens[:5]) == [POLLY_LIVE, COME_AS_YOU_ARE_LIVE, POLLY_LIVE, WONDERWALL, POLLY]
+
+
+def test_an_albumless_listen_opening_an_album_session_is_that_albums_recording(account, mocked):
+    listens = store(
+        account,
+        listen("Oasis", "Wonderwall", "(What's the Story) Morning Glory?"),  # the edge
+        listen("Nirvana", "Come as You Are"),  # opens the Unplugged session
+        listen("Nirvana", "Polly"),  # this source dropped the album here too: skipped
+        listen("Nirvana", "Polly", "MTV Unplugged in New York"),
+    )
+
+    resolve()
+
+    assert mbids(listens[:2]) == [WONDERWALL, COME_AS_YOU_ARE_LIVE]
+
+
+def test_an_albumless_report_does_not_reuse_an_answer_of_another_length(account, mocked):
+    store(account, listen("Nirvana", "Come as You Are", "Nevermind"))
+    resolve()
+    assert Recording.objects.get(mbid=COME_AS_YOU_ARE).length_ms == 200_000
+
+    # 4:30 is not the one answer known for the text (3:20): another version, not reused.
+    (albumless,) = store(account, listen("Nirvana", "Come as You Are", duration_ms=270_000))
+
+    assert albumless.recording.mbid is None
+    assert albumless.recording.length_ms == 270_000
 
 
 def test_a_version_in_the_title_never_resolves_to_a_recording_without_it(account, mocked):
@@ -92,7 +149,8 @@ def test_a_version_in_the_title_never_resolves_to_a_recording_without_it(account
         account,
         listen("Queen", "Bohemian Rhapsody (Live Aid)"),
         listen("Oasis", "Wonderwall (Live)"),
-        listen("Oasis", "Wonderwall - Remastered 2014"),  # remaster: noise, same recording
+        # remaster: noise, same recording (the album tells it from the live one)
+        listen("Oasis", "Wonderwall - Remastered 2014", "(What's the Story) Morning Glory?"),
     )
 
     resolve()
@@ -155,11 +213,13 @@ def test_an_albumless_plain_title_does_not_reuse_a_live_albums_answer(account, m
     resolve()
 
     # The only album answer is the Unplugged recording: a plain title without album is
-    # not live, so it is resolved on its own.
-    (albumless,) = store(account, listen("Nirvana", "Polly"))
+    # not bound to it, so it is resolved on its own, and without album, session or
+    # length it may be either version: left for a curator (issue 18).
+    (albumless,) = store(account, listen("Nirvana", "Polly", at=T0 + timedelta(days=1)))
     assert albumless.recording.mbid is None
     resolve()
-    assert mbids([albumless]) == [POLLY]
+    assert mbids([albumless]) == [None]
+    assert "several versions" in Recording.objects.get(pk=albumless.recording_id).last_error
 
 
 def test_an_albumless_report_stays_unresolved_when_the_albums_disagree(account, mocked):
@@ -174,3 +234,38 @@ def test_an_albumless_report_stays_unresolved_when_the_albums_disagree(account, 
     (albumless,) = store(account, listen("Nirvana", "Polly"))
     assert albumless.recording.mbid is None
     assert albumless.recording.text_key == albumless.track_key
+
+
+def test_a_plain_polly_without_album_carrying_the_unplugged_mbid_is_not_verified(account, mocked):
+    # Last.fm keeps one MBID per artist and title: a plain "Polly" with no album may
+    # carry the MTV Unplugged recording's. The version check holds without an album too.
+    (plain,) = store(account, listen("Nirvana", "Polly", hint=POLLY_LIVE))
+
+    resolve()
+
+    assert mbids([plain]) == [None]
+    assert not RecordingAlias.objects.filter(recording__mbid=POLLY_LIVE).exists()
+    # On the Unplugged album the same MBID is verified.
+    (unplugged,) = store(
+        account, listen("Nirvana", "Polly", "MTV Unplugged in New York", POLLY_LIVE)
+    )
+    resolve()
+    assert mbids([unplugged]) == [POLLY_LIVE]
+
+
+def test_an_albumless_report_does_not_reuse_an_answer_known_only_from_the_single():
+    studio = Recording.objects.create(
+        mbid=WONDERWALL, status="resolved", title="Wonderwall", artist_name="Oasis"
+    )
+    albumless = ReportedTrack("Oasis", "Wonderwall")
+
+    def answered(album: str) -> None:
+        reported = ReportedTrack("Oasis", "Wonderwall", album)
+        store_alias(key=reported.key, reported=reported, recording=studio, decided_by="resolver")
+
+    # Heard on the single named after the song: its version or the album's, who knows.
+    answered("Wonderwall")
+    assert agreed_recordings([albumless]) == {}
+    # Heard on the album too, and both name one recording: reused.
+    answered("(What's the Story) Morning Glory?")
+    assert agreed_recordings([albumless]) == {albumless.key: studio}

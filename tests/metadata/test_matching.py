@@ -163,10 +163,58 @@ def test_live_and_studio_recordings_are_never_confused():
         candidate("live", disambiguation="live, 1985-07-13: Live Aid", length_ms=130000),
     ]
 
-    assert choose_recording(TrackText("We Will Rock You", "Queen"), pool).mbid == "studio"
+    # A plain title is never the live one; without album it is the studio one only
+    # with evidence (its length), else a curator decides (issue 18).
+    plain = choose_recording(TrackText("We Will Rock You", "Queen"), pool)
+    assert plain.mbid is None
+    assert "several versions" in plain.reason
+    timed = TrackText("We Will Rock You", "Queen", duration_ms=121000)
+    assert choose_recording(timed, pool).mbid == "studio"
+    on_album = TrackText("We Will Rock You", "Queen", "News of the World")
+    assert choose_recording(on_album, pool).mbid == "studio"
     assert choose_recording(TrackText("We Will Rock You (Live)", "Queen"), pool).mbid == "live"
     only_studio = [candidate("studio")]
     assert choose_recording(TrackText("We Will Rock You (Live)", "Queen"), only_studio).mbid is None
+
+
+def test_the_album_a_plain_title_was_heard_amid_picks_its_version_only_when_on_it():
+    pool = [
+        candidate("studio", release_titles=("News of the World",)),
+        candidate(
+            "live",
+            disambiguation="live, 1986-07-12: Wembley Stadium",
+            release_titles=("Live at Wembley '86",),
+        ),
+    ]
+
+    def heard_amid(album: str) -> TrackText:
+        return TrackText("We Will Rock You", "Queen", heard_amid=album)
+
+    assert choose_recording(heard_amid("Live at Wembley '86"), pool).mbid == "live"
+    assert choose_recording(heard_amid("News of the World"), pool).mbid == "studio"
+    # An album holding neither says nothing: still several versions and no album.
+    elsewhere = choose_recording(heard_amid("Jazz"), pool)
+    assert elsewhere.mbid is None
+    assert "several versions" in elsewhere.reason
+
+
+def test_a_named_performance_is_only_a_recording_that_names_it():
+    wembley = candidate("wembley", disambiguation="live, 1986-07-12: Wembley Stadium")
+    live_aid = candidate("aid", disambiguation="live, 1985-07-13: Live Aid")
+
+    live_aid_report = TrackText("We Will Rock You (Live Aid)", "Queen", "Live Aid")
+    assert choose_recording(live_aid_report, [wembley]).mbid is None
+    assert choose_recording(live_aid_report, [wembley, live_aid]).mbid == "aid"
+    # The album alone names it too ("Live at Wembley '86"), and a plain "(Live)" names
+    # no performance: any live recording of the song still qualifies.
+    on_album = TrackText("We Will Rock You - Live", "Queen", "Live at Wembley Stadium")
+    assert choose_recording(on_album, [live_aid]).mbid is None
+    assert choose_recording(on_album, [live_aid, wembley]).mbid == "wembley"
+    assert choose_recording(TrackText("We Will Rock You (Live)", "Queen"), [wembley]).mbid == (
+        "wembley"
+    )
+    # A source's MBID for another performance is not verified either.
+    assert not verify_hint(live_aid_report, wembley)
 
 
 def test_several_equally_good_candidates_are_ambiguous():
@@ -325,7 +373,8 @@ def test_plain_title_on_the_reported_live_album_is_the_live_recording():
     without_album = TrackText("We Will Rock You", "Queen")
 
     assert choose_recording(on_live_album, [studio, live]).mbid == "live"
-    assert choose_recording(without_album, [studio, live]).mbid == "studio"
+    # Without album either may be meant: left for curation, never the live one.
+    assert choose_recording(without_album, [studio, live]).mbid is None
 
 
 @pytest.mark.parametrize(

@@ -8,13 +8,10 @@ from django.db import IntegrityError, transaction
 
 from accounts.models import ExternalAccount, ListenSource
 from listens.models import ListenEvent
+from metadata.identity import assign_recording_mbid, get_or_create_recording_for_text
 from metadata.matching import identity_key_digest, text_key_digest
 from metadata.models import Artist, Recording, RecordingAlias, Release, ReleaseGroup, Track
-from metadata.services import (
-    assign_recording_mbid,
-    get_or_create_recording_for_text,
-    merge_recordings,
-)
+from metadata.services import merge_recordings
 
 pytestmark = pytest.mark.django_db
 

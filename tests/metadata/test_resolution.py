@@ -12,6 +12,7 @@ from django.core.management import call_command
 from django.utils import timezone
 from responses import matchers
 
+from metadata.identity import get_or_create_recording_for_text
 from metadata.models import Recording, RecordingAlias, ReleaseGroup
 from metadata.resolution import (
     Hint,
@@ -19,7 +20,6 @@ from metadata.resolution import (
     resolve_track_to_mb_recording,
     resolve_unresolved,
 )
-from metadata.services import get_or_create_recording_for_text
 
 pytestmark = pytest.mark.django_db
 
@@ -342,12 +342,31 @@ def test_mapper_is_not_trusted_without_album_when_a_same_title_rival_is_known(
     assert mbid is None  # the search agrees: two "Mustapha"s, no way to tell
 
 
-def test_mapper_answer_without_album_is_trusted_when_no_rival_is_known(external_settings, mocked):
+def test_mapper_answer_for_a_plain_title_without_album_waits_for_a_search_of_every_version(
+    external_settings, mocked
+):
     external_settings.MBID_MAPPER_BASE_URL = "https://lb.test/1/"
-    intro_mapper_answer(mocked, "Mustapha")
+    intro_mapper_answer(mocked, "Mustapha")  # no rival stored: only a search shows one
+    live = recording(WWRY_OTHER, "Mustapha", disamb="live, 1986-07-12: Wembley Stadium")
+    mocked.get(MB + "recording/", json=search_answer(recording(WWRY, "Mustapha"), live))
 
     mbid = resolve_track_to_mb_recording(
         "Mustapha", "Queen", resolver=TrackResolver(use_mapper=True)
+    )
+
+    assert mbid is None  # studio or Wembley: nothing in the report tells them apart
+    assert [c.request.method for c in mocked.calls] == ["POST", "GET"]  # mapper, then search
+    assert "several versions" in Recording.objects.get(title="Mustapha").last_error
+
+
+def test_mapper_answer_without_album_is_trusted_for_a_title_naming_its_version(
+    external_settings, mocked
+):
+    external_settings.MBID_MAPPER_BASE_URL = "https://lb.test/1/"
+    intro_mapper_answer(mocked, "Mustapha (Live)")
+
+    mbid = resolve_track_to_mb_recording(
+        "Mustapha (Live)", "Queen", resolver=TrackResolver(use_mapper=True)
     )
 
     assert mbid == WWRY

@@ -46,7 +46,7 @@ FOR EACH ROW EXECUTE FUNCTION scale_test_slow_insert();
 
 WRITER = """
 import json, os, time
-from metadata.services import ReportedTrack, recordings_for_tracks
+from metadata.identity import ReportedTrack, recordings_for_tracks
 
 tracks = [ReportedTrack(artist, title) for artist, title in json.loads(os.environ["TRACKS"])]
 time.sleep(max(0.0, float(os.environ["START_AT"]) - time.time()))

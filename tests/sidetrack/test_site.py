@@ -41,7 +41,7 @@ def test_admin_needs_login(client):
 
 def test_health_reports_database_queue_and_failing_accounts(client, alice):
     from accounts.models import ExternalAccount
-    from metadata.services import get_or_create_recording_for_text
+    from metadata.identity import get_or_create_recording_for_text
 
     ExternalAccount.objects.create(
         user=alice, source="lastfm", external_username="a", status="error"

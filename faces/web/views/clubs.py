@@ -18,7 +18,7 @@ from clubs.models import Club, Nomination
 from faces.web.forms import AlbumSearchForm, NominateForm
 from faces.web.presenting import grid_rows, standing_rows
 from metadata.services import search_albums
-from sidetrack.http import ExternalApiError, NotFoundError
+from sidetrack.http.errors import ExternalApiError, NotFoundError
 
 logger = logging.getLogger(__name__)
 

@@ -36,7 +36,7 @@ from faces.discord.services import CODE_LIFETIME, link_code_create
 from faces.web.forms import ConnectForm, TokenForm
 from faces.web.presenting import account_state
 from listens.providers import client_for
-from sidetrack.http import AuthError, ExternalApiError
+from sidetrack.http.errors import AuthError, ExternalApiError
 
 logger = logging.getLogger(__name__)
 
