@@ -274,6 +274,7 @@ def test_two_qclusters_store_everything_once_within_the_musicbrainz_budget(tmp_p
     failed = [func for func, success in tasks if not success]
     failures = [line for log in logs.values() for line in log.splitlines() if "Failed '" in line]
     deadlocks = [line for line in failures if line.endswith("- deadlock detected")]
+    tracebacks = [_traceback_after(log, line) for log in logs.values() for line in failures]
     cut = [run for run in runs if run.cut]
     finished = [(r.started.timestamp(), r.finished.timestamp(), r.new) for r in runs if not r.cut]
     first_start = min(s for s, _, _ in finished)
@@ -334,7 +335,22 @@ def test_two_qclusters_store_everything_once_within_the_musicbrainz_budget(tmp_p
     assert per1 <= MB_RATE * 1 + 1, f"{per1} MusicBrainz requests within 1 s"
     # New recordings are inserted in key order, so workers never deadlock on them
     # (test_concurrent_writes.py reproduces the old failure).
-    assert not failed, f"{len(failed)} django-q tasks failed: {failures[:3]}"
+    assert not failed, f"{len(failed)} django-q tasks failed:\n" + "\n\n".join(
+        t for t in tracebacks[:3] if t
+    )
+
+
+def _traceback_after(log: str, failure_line: str) -> str:
+    """The failure line and the traceback django-q logs under it, up to the next log line."""
+    if failure_line not in log:
+        return ""
+    tail = log[log.index(failure_line) :].splitlines()
+    block = [tail[0]]
+    for line in tail[1:]:
+        if re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", line):
+            break
+        block.append(line)
+    return "\n".join(block[:80])
 
 
 def _agent(env: dict[str, str], cluster: str) -> dict[str, str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -25,8 +26,18 @@ TEMPLATE_NAME = re.compile(r"""["']((?:[\w.-]+/)*[\w.-]+\.html)["']""")
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("dist")
+    # pip builds in the source tree (build/, *.egg-info): a copy keeps two suites
+    # running side by side (.ci/run) from building in the same place at once.
+    source = tmp_path_factory.mktemp("source") / "sidetrack"
+    shutil.copytree(
+        ROOT,
+        source,
+        ignore=shutil.ignore_patterns(
+            ".git", ".venv", "dist", "build", "*.egg-info", "__pycache__", ".*_cache"
+        ),
+    )
     built = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(out), str(ROOT)],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(out), str(source)],
         capture_output=True,
         text=True,
         timeout=300,
