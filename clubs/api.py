@@ -448,7 +448,7 @@ def _row_id(value: str) -> int | None:
     return int(value)
 
 
-def _club(request: Request, club_id: str) -> Club:
+def member_club(request: Request, club_id: str) -> Club:
     """The club if the caller is a member; 404 for everyone else (and for bad ids)."""
     pk = _row_id(club_id)
     club = selectors.club_get(user=request.user, club_id=pk) if pk is not None else None
@@ -511,7 +511,7 @@ class ClubListView(GenericAPIView):
 
 
 def _club_detail(request: Request, club_id: str) -> Response:
-    club = selectors.club_with_members(user=request.user, club_id=_club(request, club_id).pk)
+    club = selectors.club_with_members(user=request.user, club_id=member_club(request, club_id).pk)
     return Response(ClubDetailSerializer(club).data)
 
 
@@ -529,7 +529,7 @@ class ClubDetailView(APIView):
     )
     def patch(self, request: Request, club_id: str) -> Response:
         """Rename the club (owner only)."""
-        club = _club(request, club_id)
+        club = member_club(request, club_id)
         body = ClubSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         with club_rules():
@@ -540,7 +540,7 @@ class ClubDetailView(APIView):
     def delete(self, request: Request, club_id: str) -> Response:
         """Delete the club and its nominations (owner only)."""
         with club_rules():
-            services.club_delete(club=_club(request, club_id), actor=request.user)
+            services.club_delete(club=member_club(request, club_id), actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -550,7 +550,7 @@ class MemberListView(APIView):
     def get(self, request: Request, club_id: str) -> Response:
         """The club's members, in joining order. Members join by accepting an
         invitation (``/api/clubs/{club_id}/invitations/``): nobody is added by name."""
-        club = _club(request, club_id)
+        club = member_club(request, club_id)
         return Response(MemberSerializer(selectors.memberships_of(club=club), many=True).data)
 
 
@@ -561,7 +561,7 @@ class MemberDetailView(APIView):
         """Leave the club (your own username: at once), or remove a member (owner)."""
         with club_rules():
             services.member_remove(
-                club=_club(request, club_id), actor=request.user, username=username
+                club=member_club(request, club_id), actor=request.user, username=username
             )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -571,7 +571,7 @@ class ClubInvitationListView(APIView):
     @extend_schema(responses={200: InvitationSerializer(many=True), 403: NOT_OWNER, 404: NOT_FOUND})
     def get(self, request: Request, club_id: str) -> Response:
         """The club's invitations that can still be used (owner only)."""
-        club = _club(request, club_id)
+        club = member_club(request, club_id)
         if club.owner_id != request.user.pk:
             raise PermissionDenied("Only the club's owner may do this.")
         rows = selectors.invitations_of(club=club, now=timezone.now()).select_related("club")
@@ -591,7 +591,7 @@ class ClubInvitationListView(APIView):
         """Invite someone (owner only): the answer holds the code, shown this once, to
         pass on. It works until ``expires_at``, ``max_uses`` times; with ``username``
         only that user may use it. The answer never says whether the name exists."""
-        club = _club(request, club_id)
+        club = member_club(request, club_id)
         body = InvitationCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
@@ -612,7 +612,7 @@ class ClubInvitationDetailView(APIView):
     @extend_schema(responses={204: None, 403: NOT_OWNER, 404: NOT_FOUND})
     def delete(self, request: Request, club_id: str, invitation_id: str) -> Response:
         """Revoke an invitation (owner only): it stops working at once."""
-        club = _club(request, club_id)
+        club = member_club(request, club_id)
         pk = _row_id(invitation_id)
         invitation = club.invitations.filter(pk=pk).first() if pk is not None else None
         if invitation is None:
@@ -705,7 +705,7 @@ class NominationListView(APIView):
     @extend_schema(responses={200: NominationSerializer(many=True), 404: NOT_FOUND})
     def get(self, request: Request, club_id: str) -> Response:
         """The club's nominations, latest start first."""
-        club = _club(request, club_id)
+        club = member_club(request, club_id)
         nominations = selectors.nominations_of(club=club)
         return Response(NominationSerializer(nominations, many=True).data)
 
@@ -728,7 +728,7 @@ class NominationListView(APIView):
         """Nominate an album (any member). With ``release_group_mbid`` it is imported
         from MusicBrainz unless stored; with ``artist`` and ``title`` it is searched
         first, and taken only when the search is confident."""
-        club = _club(request, club_id)
+        club = member_club(request, club_id)
         body = NominateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
@@ -770,7 +770,7 @@ class NominationDetailView(APIView):
         """Every member's progress on the nominated album since the nomination started
         (to its end, or now), best first, with the club's totals and, per member, the
         listens of the album still waiting for curation."""
-        nomination = _nomination(_club(request, club_id), nomination_id)
+        nomination = _nomination(member_club(request, club_id), nomination_id)
         standings = selectors.nomination_standings(nomination=nomination, now=timezone.now())
         admin_url = request.build_absolute_uri(standings.unresolved_url)
         return Response(StandingsSerializer(StandingsOut(standings, admin_url=admin_url)).data)
@@ -778,7 +778,7 @@ class NominationDetailView(APIView):
     @extend_schema(responses={204: None, 403: NOT_OWNER, 404: NOT_FOUND})
     def delete(self, request: Request, club_id: str, nomination_id: str) -> Response:
         """Withdraw the nomination (the owner, or the member who nominated)."""
-        nomination = _nomination(_club(request, club_id), nomination_id)
+        nomination = _nomination(member_club(request, club_id), nomination_id)
         with club_rules():
             services.nomination_delete(nomination=nomination, actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -789,7 +789,7 @@ class NominationMemberView(APIView):
     @extend_schema(responses={200: AlbumProgressSerializer, 404: NOT_FOUND})
     def get(self, request: Request, club_id: str, nomination_id: str, username: str) -> Response:
         """One member's detailed progress on the nominated album during the nomination."""
-        club = _club(request, club_id)
+        club = member_club(request, club_id)
         nomination = _nomination(club, nomination_id)
         user_id = next(
             (uid for uid, name in selectors.member_user_ids(club=club).items() if name == username),
@@ -841,7 +841,7 @@ class CompareView(APIView):
     scores: you and ``user``, or ``other`` and ``user``."""
 
     def get(self, request: Request, club_id: str) -> Response:
-        club = _club(request, club_id)
+        club = member_club(request, club_id)
         query = CompareQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         params = query.validated_data

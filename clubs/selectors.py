@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from django.db.models import CharField, Count, F, Prefetch, Q, QuerySet
+from django.db.models import Count, F, Prefetch, Q, QuerySet
 from django.urls import reverse
 
 from clubs.models import Club, Invitation, Membership, Nomination
@@ -30,7 +30,7 @@ from clubs.progress import (
     album_progress,
     overlap,
 )
-from listens.models import ListenEvent, Unindexed
+from listens.models import ListenEvent
 from metadata.matching import album_base, album_key, artist_matches
 from metadata.models import ArtistCreditName, Recording, ReleaseGroup, Track
 from sidetrack.parsing import parse_mbid
@@ -302,17 +302,27 @@ def unresolved_album_listens(
 ) -> dict[int, int]:
     """User id -> counted listens still waiting for curation whose reported album and
     artist are the group's (compared as ``metadata.matching`` compares them: edition
-    noise, case, accents and punctuation ignored). Two queries for all users."""
+    noise, case, accents and punctuation ignored). At most three queries for all users."""
+    wanted_album = album_key(group.title)
+    # An unresolved row's listens share its album key (it is part of their identity):
+    # the album's waiting rows are a few, found by the partial index, and their
+    # listens by the (user, recording) one.
+    waiting = list(
+        Recording.objects.filter(
+            status=Recording.Status.UNRESOLVED, album_key=wanted_album[:500]
+        ).values_list("pk", flat=True)
+    )
+    if not wanted_album or not waiting:
+        return {}
     credited = ArtistCreditName.objects.filter(credit_id=group.artist_credit_id).values_list(
         "name", "artist__name"
     )
     names = tuple(name for pair in credited for name in pair if name)
     credit_display = group.artist_credit.name if group.artist_credit_id else ""
-    wanted_album = album_key(group.title)
     listens = (
-        counted_listens(user_ids=user_ids, since=since, until=until)
-        .alias(recording_status=Unindexed("recording__status", output_field=CharField()))
-        .filter(recording_status=Recording.Status.UNRESOLVED)
+        ListenEvent.objects.counted()
+        .filter(user_id__in=list(user_ids), recording_id__in=waiting)
+        .between(since=since, until=until)
         .exclude(album_name="")
     )
     # Grouped by text in SQL; the comparison needs Python's normalization.

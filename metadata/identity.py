@@ -103,6 +103,7 @@ def recordings_for_tracks(tracks: Iterable[ReportedTrack]) -> dict[str, Recordin
                     title=first_seen[key].track_name[:1000],
                     artist_name=first_seen[key].artist_name[:2000],
                     album_name=(first_seen[key].album_name or "")[:1000],
+                    album_key=album_key(first_seen[key].album_name)[:500],
                     length_ms=first_seen[key].duration_ms or None,
                     hint_mbid=first_seen[key].hint_mbid,
                 )

@@ -153,6 +153,9 @@ class Recording(models.Model):
     # As reported, for unresolved rows (part of their identity): album context and
     # curators use them.
     album_name = models.CharField(max_length=1000, blank=True)
+    # ``matching.album_key(album_name)``: pages find an album's listens waiting for
+    # curation from these rows instead of grouping every listen's album text.
+    album_key = models.CharField(max_length=500, blank=True)
     # The MBID the source attached (part of the identity): checked before any search.
     hint_mbid = models.UUIDField(null=True, blank=True, verbose_name="source MBID hint")
     resolution_attempts = models.PositiveIntegerField(default=0)
@@ -180,6 +183,11 @@ class Recording(models.Model):
         ]
         indexes = [
             models.Index(fields=["status", "next_attempt_at"], name="recording_retry_queue"),
+            models.Index(
+                fields=["album_key"],
+                name="recording_waiting_album",
+                condition=models.Q(status="unresolved"),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -22,8 +22,8 @@ ensure_venv() {
   # keeps every start quick and free of pip's and setuptools' notices. An install
   # with [dev] also serves "" (scripts/run after scripts/test).
   want="$(sha256sum pyproject.toml | cut -d' ' -f1)"
-  if grep -qx "$want .${extras}" "$stamp" 2>/dev/null \
-    || { [ -z "$extras" ] && grep -qx "$want .\[dev\]" "$stamp" 2>/dev/null; }; then
+  if grep -qxF "$want .${extras}" "$stamp" 2>/dev/null \
+    || { [ -z "$extras" ] && grep -qxF "$want .[dev]" "$stamp" 2>/dev/null; }; then
     return 0
   fi
   echo "Installing Sidetrack${extras} into .venv"

@@ -7,4 +7,5 @@ urlpatterns = [
     path("", include("metadata.api")),
     path("", include("listens.api")),
     path("", include("clubs.api")),
+    path("", include("faces.discord.api")),
 ]

@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import ExternalAccount, ListenSource
 from listens.models import ListenEvent
-from metadata.matching import identity_key_digest, text_key_digest
+from metadata.matching import album_key, identity_key_digest, text_key_digest
 from metadata.models import Artist, ArtistCredit, ArtistCreditName, Recording
 
 T0 = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
@@ -114,6 +114,8 @@ def resolved_recording(title: str, credit: ArtistCredit | None = None, **fields)
 
 
 def unresolved_recording(artist: str, title: str, **fields) -> Recording:
+    """A row as ingest creates it for a first report of (artist, title, album)."""
+    fields.setdefault("album_key", album_key(fields.get("album_name", ""))[:500])
     return Recording.objects.create(
         unresolved_key=identity_key_digest(artist, title, fields.get("album_name", "")),
         text_key=text_key_digest(artist, title),

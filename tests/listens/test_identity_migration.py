@@ -173,6 +173,8 @@ def test_migration_rekeys_identities_and_repoints_listens_their_own_evidence_con
     unplugged = ListenEvent.objects.get(pk=stored["waiting_unplugged"]).recording
     assert nevermind.pk == stored["waiting_pk"] != unplugged.pk
     assert (nevermind.album_name, unplugged.album_name) == ("Nevermind", "MTV Unplugged")
+    # metadata.0005 keys each by its album, as pages find an album's waiting listens.
+    assert (nevermind.album_key, unplugged.album_key) == ("nevermind", "mtv unplugged")
     assert unplugged.resolution_attempts == 3
     assert unplugged.unresolved_key == identity_key_digest(
         "Nirvana", "Come as You Are", "MTV Unplugged"

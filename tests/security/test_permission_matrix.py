@@ -76,6 +76,13 @@ MATRIX = (
         NOBODY_OUTSIDE_THE_CLUB,
     ),
     Row("api-listen-profile", "get", "/api/me/listen-profile/", OWN),
+    Row("api-discord-link-code", "post", "/api/discord/link-code/", (401, 201, 201, 201, 201)),
+    Row(
+        "api-club-discord-code",
+        "post",
+        "/api/clubs/{club}/discord-code/",
+        NOBODY_OUTSIDE_THE_CLUB,
+    ),
     Row(
         "api-listen-profile",
         "patch",
@@ -254,6 +261,8 @@ def targets(django_user_model, queued_tasks):
 
 @pytest.mark.parametrize("row", MATRIX, ids=lambda r: f"{r.method} {r.url}")
 def test_permission_matrix(row, callers, targets, external_settings):
+    external_settings.DISCORD_APPLICATION_ID = "1"  # Discord set up: its codes are served
+    external_settings.DISCORD_PUBLIC_KEY = "0" * 64
     got = []
     for role in ROLES:
         client = client_for(callers[role])
