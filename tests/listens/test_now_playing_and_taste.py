@@ -6,8 +6,6 @@ import uuid
 
 import pytest
 import responses
-from django.core.cache import cache, caches
-from django.core.cache.backends.redis import RedisCache
 from responses import matchers
 
 from accounts.models import ExternalAccount, ListenSource
@@ -17,6 +15,7 @@ from listens.taste import take_taste_snapshot
 from metadata.identity import ReportedTrack, store_alias
 from metadata.matching import text_key_digest
 from metadata.models import Recording, RecordingAlias
+from tests.caches import clear_cache
 from tests.payloads import load_payload
 
 pytestmark = pytest.mark.django_db
@@ -26,25 +25,12 @@ LB_URL = "https://lb.test/1/"
 API_KEY = "lfm-test-key-0123456789abcdef"  # conftest.external_settings
 
 
-def _clear_cache() -> None:
-    backend = caches["default"]
-    if isinstance(backend, RedisCache):
-        # clear() would FLUSHDB a Redis shared with other test runs: drop only the
-        # keys under this run's CACHE_KEY_PREFIX.
-        client = backend._cache.get_client(write=True)
-        keys = list(client.scan_iter(match=backend.make_key("*")))
-        if keys:
-            client.delete(*keys)
-    else:
-        cache.clear()
-
-
 @pytest.fixture(autouse=True)
 def empty_cache(db, external_settings):
     external_settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    _clear_cache()
+    clear_cache()
     yield
-    _clear_cache()
+    clear_cache()
 
 
 @pytest.fixture
