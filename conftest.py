@@ -4,6 +4,8 @@ import uuid
 
 import pytest
 
+from tests.workers import worker  # noqa: F401 - a fixture for every test
+
 
 @pytest.fixture(autouse=True)
 def own_login_failure_counters(monkeypatch):

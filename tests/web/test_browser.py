@@ -18,7 +18,6 @@ from clubs.services import AlbumRequest
 from clubs.services import nominate as club_nominate
 from tests.admin.test_browser import browser  # noqa: F401 - the shared Chromium fixture
 from tests.api.conftest import make_account, make_listen
-from tests.discord.conftest import worker  # noqa: F401 - the test's stand-in django-q2 worker
 from tests.web.conftest import make_club, nominate
 
 PHONE = {"width": 390, "height": 844}
@@ -168,6 +167,7 @@ def test_a_member_signs_in_sees_listens_and_a_chart_and_every_page_passes_axe(
 def test_connect_with_lastfm_nominate_from_a_search_and_leave_in_the_browser(
     browser,  # noqa: F811
     live_server,
+    worker,  # connecting queues a fetch: recorded, never sent to a shared queue
     external_settings,
     alice,
     bob,
@@ -296,7 +296,7 @@ def test_a_newcomer_joins_from_an_invitation_connects_lastfm_and_sees_their_prog
     browser,  # noqa: F811
     live_server,
     external_settings,
-    worker,  # noqa: F811
+    worker,
     empty_cache,
     alice,
     bob,
