@@ -107,95 +107,84 @@ class ExternalAccountAdmin(admin.ModelAdmin):
             )
 
 
-@admin.register(SubmissionToken)
-class SubmissionTokenAdmin(admin.ModelAdmin):
-    """Submission tokens for the /1/ API. Adding one shows the token once, in the
-    confirmation message; only its digest is stored."""
+class IssuedTokenAdmin(admin.ModelAdmin):
+    """A user's secrets of one kind (``HashedToken`` rows that can be revoked). Adding
+    one shows the secret once, in the confirmation message; only its digest is stored."""
 
-    list_display = ("prefix", "name", "user", "created_at", "last_used_at", "revoked_at")
     list_filter = (("revoked_at", admin.EmptyFieldListFilter),)
-    search_fields = ("prefix", "name", "user__username")
     list_select_related = ("user",)
-    readonly_fields = ("prefix", "created_at", "last_used_at", "revoked_at")
     actions = ["revoke"]
+    # What the confirmation calls the secret, and the revoke action's message a row.
+    secret_label = "Token"
+    row_plural = "token(s)"
 
-    def get_fields(self, request: HttpRequest, obj: SubmissionToken | None = None) -> list[str]:
+    def issue(self, *, user: Any, name: str) -> tuple[Any, str]:
+        raise NotImplementedError
+
+    def revoke_row(self, row: Any) -> None:
+        raise NotImplementedError
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         if obj is None:
             return ["user", "name"]
-        return ["user", "name", "prefix", "created_at", "last_used_at", "revoked_at"]
+        return ["user", "name", *self.readonly_fields]
 
-    def get_readonly_fields(
-        self, request: HttpRequest, obj: SubmissionToken | None = None
-    ) -> tuple[str, ...]:
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
         return self.readonly_fields + (("user",) if obj is not None else ())
 
-    def save_model(
-        self, request: HttpRequest, obj: SubmissionToken, form: Any, change: bool
-    ) -> None:
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         if change:
             super().save_model(request, obj, form, change)
             return
-        row, token = create_submission_token(user=obj.user, name=obj.name)
+        row, secret = self.issue(user=obj.user, name=obj.name)
         obj.pk = row.pk
         obj.prefix, obj.digest, obj.created_at = row.prefix, row.digest, row.created_at
         self.message_user(
             request,
-            f"Submission token for {row.user}: {token} — copy it now, it is not shown again.",
+            f"{self.secret_label} for {row.user}: {secret} — copy it now, it is not shown again.",
             level=messages.WARNING,
         )
 
     @admin.action(description="Revoke", permissions=["change"])
     def revoke(self, request: HttpRequest, queryset: QuerySet) -> None:
-        tokens = list(queryset.filter(revoked_at__isnull=True))
-        for token in tokens:
-            revoke_submission_token(token=token)
-        self.message_user(request, f"Revoked {len(tokens)} token(s).")
+        rows = list(queryset.filter(revoked_at__isnull=True))
+        for row in rows:
+            self.revoke_row(row)
+        self.message_user(request, f"Revoked {len(rows)} {self.row_plural}.")
+
+
+@admin.register(SubmissionToken)
+class SubmissionTokenAdmin(IssuedTokenAdmin):
+    """Submission tokens for the /1/ API."""
+
+    list_display = ("prefix", "name", "user", "created_at", "last_used_at", "revoked_at")
+    search_fields = ("prefix", "name", "user__username")
+    readonly_fields = ("prefix", "created_at", "last_used_at", "revoked_at")
+    secret_label = "Submission token"
+
+    def issue(self, *, user: Any, name: str) -> tuple[SubmissionToken, str]:
+        return create_submission_token(user=user, name=name)
+
+    def revoke_row(self, row: SubmissionToken) -> None:
+        revoke_submission_token(token=row)
 
 
 @admin.register(ScrobbleSession)
-class ScrobbleSessionAdmin(admin.ModelAdmin):
-    """Session keys for the Last.fm-compatible /2.0/ endpoint. Adding one shows the key
-    once, in the confirmation message; only its digest is stored."""
+class ScrobbleSessionAdmin(IssuedTokenAdmin):
+    """Session keys for the Last.fm-compatible /2.0/ endpoint."""
 
     list_display = ("prefix", "name", "user", "api_key", "created_at", "last_used_at")
     list_display += ("revoked_at",)
-    list_filter = (("revoked_at", admin.EmptyFieldListFilter),)
     search_fields = ("prefix", "name", "user__username", "api_key")
-    list_select_related = ("user",)
     readonly_fields = ("prefix", "api_key", "created_at", "last_used_at", "revoked_at")
-    actions = ["revoke"]
+    secret_label = "Session key"
+    row_plural = "session key(s)"
 
-    def get_fields(self, request: HttpRequest, obj: ScrobbleSession | None = None) -> list[str]:
-        if obj is None:
-            return ["user", "name"]
-        return ["user", "name", "prefix", "api_key", "created_at", "last_used_at", "revoked_at"]
+    def issue(self, *, user: Any, name: str) -> tuple[ScrobbleSession, str]:
+        return create_scrobble_session(user=user, name=name)
 
-    def get_readonly_fields(
-        self, request: HttpRequest, obj: ScrobbleSession | None = None
-    ) -> tuple[str, ...]:
-        return self.readonly_fields + (("user",) if obj is not None else ())
-
-    def save_model(
-        self, request: HttpRequest, obj: ScrobbleSession, form: Any, change: bool
-    ) -> None:
-        if change:
-            super().save_model(request, obj, form, change)
-            return
-        row, key = create_scrobble_session(user=obj.user, name=obj.name)
-        obj.pk = row.pk
-        obj.prefix, obj.digest, obj.created_at = row.prefix, row.digest, row.created_at
-        self.message_user(
-            request,
-            f"Session key for {row.user}: {key} — copy it now, it is not shown again.",
-            level=messages.WARNING,
-        )
-
-    @admin.action(description="Revoke", permissions=["change"])
-    def revoke(self, request: HttpRequest, queryset: QuerySet) -> None:
-        sessions = list(queryset.filter(revoked_at__isnull=True))
-        for session in sessions:
-            revoke_scrobble_session(session=session)
-        self.message_user(request, f"Revoked {len(sessions)} session key(s).")
+    def revoke_row(self, row: ScrobbleSession) -> None:
+        revoke_scrobble_session(session=row)
 
 
 @admin.register(ScrobbleApiKey)

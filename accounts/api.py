@@ -8,9 +8,11 @@ or ingest).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
+from django.db.models import QuerySet
 from django.http import Http404
 from django.urls import include, path
 from django.utils.decorators import method_decorator
@@ -312,37 +314,33 @@ class SubmissionTokenCreateSerializer(serializers.Serializer):
     )
 
 
-@extend_schema_view(
-    list=extend_schema(tags=["submission tokens"]),
-    retrieve=extend_schema(tags=["submission tokens"], responses={200: SubmissionTokenSerializer}),
-    create=extend_schema(
-        tags=["submission tokens"],
-        request=SubmissionTokenCreateSerializer,
-        responses={201: NewSubmissionTokenSerializer},
-    ),
-    destroy=extend_schema(
-        tags=["submission tokens"],
-        responses={200: OpenApiResponse(SubmissionTokenSerializer, description="Revoked.")},
-    ),
-)
-class SubmissionTokenViewSet(
+class IssuedTokenViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
     mixins.DestroyModelMixin,
     viewsets.GenericViewSet,
 ):
-    """Your tokens for the ListenBrainz-compatible /1/ API (players submit listens
-    with one). The token itself is in the answer to its creation only; revoking
-    (DELETE) keeps the row, with ``revoked_at``, and the token stops working."""
+    """The caller's secrets of one kind: list, show, make (the secret is in that answer
+    only, as ``secret_field``) and revoke (DELETE keeps the row, with ``revoked_at``)."""
 
-    serializer_class = SubmissionTokenSerializer
     filter_backends: list = []
+    new_serializer_class: type[serializers.Serializer]
+    secret_field: str
+
+    def user_rows(self, user: Any) -> QuerySet:
+        raise NotImplementedError
+
+    def issue(self, *, user: Any, name: str) -> tuple[Any, str]:
+        raise NotImplementedError
+
+    def revoke(self, row: Any) -> Any:
+        raise NotImplementedError
 
     def get_queryset(self) -> Any:
-        return user_submission_tokens(user=self.request.user).select_related("user")
+        return self.user_rows(self.request.user).select_related("user")
 
-    def get_object(self) -> SubmissionToken:
+    def get_object(self) -> Any:
         try:
             return super().get_object()
         except Http404 as error:
@@ -351,15 +349,48 @@ class SubmissionTokenViewSet(
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         body = SubmissionTokenCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        row, token = create_submission_token(
-            user=request.user, name=body.validated_data.get("name", "")
-        )
-        row.token = token
-        return Response(NewSubmissionTokenSerializer(row).data, status=status.HTTP_201_CREATED)
+        row, secret = self.issue(user=request.user, name=body.validated_data.get("name", ""))
+        setattr(row, self.secret_field, secret)
+        return Response(self.new_serializer_class(row).data, status=status.HTTP_201_CREATED)
 
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        token = revoke_submission_token(token=self.get_object())
-        return Response(SubmissionTokenSerializer(token).data)
+        row = self.revoke(self.get_object())
+        return Response(self.get_serializer_class()(row).data)
+
+
+def issued_token_schema(tag: str, shown: type, new: type) -> Callable[[type], type]:
+    """How the API docs describe an ``IssuedTokenViewSet``: ``shown`` is a row's
+    serializer, ``new`` the one answering its creation, with the secret."""
+    return extend_schema_view(
+        list=extend_schema(tags=[tag]),
+        retrieve=extend_schema(tags=[tag], responses={200: shown}),
+        create=extend_schema(
+            tags=[tag], request=SubmissionTokenCreateSerializer, responses={201: new}
+        ),
+        destroy=extend_schema(
+            tags=[tag], responses={200: OpenApiResponse(shown, description="Revoked.")}
+        ),
+    )
+
+
+@issued_token_schema("submission tokens", SubmissionTokenSerializer, NewSubmissionTokenSerializer)
+class SubmissionTokenViewSet(IssuedTokenViewSet):
+    """Your tokens for the ListenBrainz-compatible /1/ API (players submit listens
+    with one). The token itself is in the answer to its creation only; revoking
+    (DELETE) keeps the row, with ``revoked_at``, and the token stops working."""
+
+    serializer_class = SubmissionTokenSerializer
+    new_serializer_class = NewSubmissionTokenSerializer
+    secret_field = "token"
+
+    def user_rows(self, user: Any) -> QuerySet[SubmissionToken]:
+        return user_submission_tokens(user=user)
+
+    def issue(self, *, user: Any, name: str) -> tuple[SubmissionToken, str]:
+        return create_submission_token(user=user, name=name)
+
+    def revoke(self, row: SubmissionToken) -> SubmissionToken:
+        return revoke_submission_token(token=row)
 
 
 class ScrobbleSessionSerializer(serializers.ModelSerializer):
@@ -382,54 +413,24 @@ class NewScrobbleSessionSerializer(ScrobbleSessionSerializer):
         fields = [*ScrobbleSessionSerializer.Meta.fields, "session_key"]
 
 
-@extend_schema_view(
-    list=extend_schema(tags=["scrobble sessions"]),
-    retrieve=extend_schema(tags=["scrobble sessions"], responses={200: ScrobbleSessionSerializer}),
-    create=extend_schema(
-        tags=["scrobble sessions"],
-        request=SubmissionTokenCreateSerializer,
-        responses={201: NewScrobbleSessionSerializer},
-    ),
-    destroy=extend_schema(
-        tags=["scrobble sessions"],
-        responses={200: OpenApiResponse(ScrobbleSessionSerializer, description="Revoked.")},
-    ),
-)
-class ScrobbleSessionViewSet(
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    mixins.DestroyModelMixin,
-    viewsets.GenericViewSet,
-):
+@issued_token_schema("scrobble sessions", ScrobbleSessionSerializer, NewScrobbleSessionSerializer)
+class ScrobbleSessionViewSet(IssuedTokenViewSet):
     """Your session keys for the Last.fm-compatible /2.0/ endpoint (``sk``), for clients
     that take one directly; those made through a client's sign-in are listed too. The
     key itself is in the answer to its creation only; DELETE revokes it."""
 
     serializer_class = ScrobbleSessionSerializer
-    filter_backends: list = []
+    new_serializer_class = NewScrobbleSessionSerializer
+    secret_field = "session_key"
 
-    def get_queryset(self) -> Any:
-        return user_scrobble_sessions(user=self.request.user).select_related("user")
+    def user_rows(self, user: Any) -> QuerySet[ScrobbleSession]:
+        return user_scrobble_sessions(user=user)
 
-    def get_object(self) -> ScrobbleSession:
-        try:
-            return super().get_object()
-        except Http404 as error:
-            raise NotFound() from error
+    def issue(self, *, user: Any, name: str) -> tuple[ScrobbleSession, str]:
+        return create_scrobble_session(user=user, name=name)
 
-    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        body = SubmissionTokenCreateSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        row, key = create_scrobble_session(
-            user=request.user, name=body.validated_data.get("name", "")
-        )
-        row.session_key = key
-        return Response(NewScrobbleSessionSerializer(row).data, status=status.HTTP_201_CREATED)
-
-    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        session = revoke_scrobble_session(session=self.get_object())
-        return Response(ScrobbleSessionSerializer(session).data)
+    def revoke(self, row: ScrobbleSession) -> ScrobbleSession:
+        return revoke_scrobble_session(session=row)
 
 
 router = SimpleRouter()

@@ -5,12 +5,10 @@ limit, before DRF's own refusal."""
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.plumbing import build_bearer_security_scheme_object
 from rest_framework import exceptions
@@ -18,42 +16,24 @@ from rest_framework.authentication import BaseAuthentication, get_authorization_
 from rest_framework.request import Request
 
 from accounts.models import ApiToken
-from accounts.submission_tokens import LAST_USED_RESOLUTION, token_digest
+from accounts.tokens import find_active_token, issue_token, user_tokens
 from sidetrack.login_throttle import record_token_failure, token_guess_wait
-
-PREFIX_LENGTH = 8
 
 
 def issue_api_token(*, user: Any, keep: int | None = None) -> tuple[ApiToken, str]:
     """A new token for ``user``: the row and the token (not stored anywhere). Only the
     newest ``keep`` (``API_TOKENS_PER_USER``) of the user's tokens keep working."""
     keep = settings.API_TOKENS_PER_USER if keep is None else keep
-    token = secrets.token_hex(20)
     with transaction.atomic():
-        row = ApiToken.objects.create(
-            user=user, prefix=token[:PREFIX_LENGTH], digest=token_digest(token)
-        )
-        stale = ApiToken.objects.filter(user_id=user.pk).order_by("-created_at", "-pk")[keep:]
+        row, token = issue_token(ApiToken, nbytes=20, user=user)
+        stale = user_tokens(ApiToken, user=user)[keep:]
         ApiToken.objects.filter(pk__in=list(stale.values_list("pk", flat=True))).delete()
     return row, token
 
 
 def authenticate_api_token(token: str | None) -> ApiToken | None:
     """The token's row, with its active user, or None."""
-    token = (token or "").strip()
-    if not token or len(token) > 200:
-        return None
-    row = (
-        ApiToken.objects.select_related("user")
-        .filter(digest=token_digest(token), user__is_active=True)
-        .first()
-    )
-    if row is None:
-        return None
-    now = timezone.now()
-    if row.last_used_at is None or now - row.last_used_at >= LAST_USED_RESOLUTION:
-        ApiToken.objects.filter(pk=row.pk).update(last_used_at=now)
-    return row
+    return find_active_token(ApiToken, token)
 
 
 class ApiTokenAuthentication(BaseAuthentication):

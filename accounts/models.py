@@ -96,33 +96,54 @@ class ExternalAccount(models.Model):
         return datetime.fromtimestamp(self.last_ingested_ts, tz=UTC)
 
 
-class SubmissionToken(models.Model):
-    """A token a player or script uses to submit listens for its user through the
-    ListenBrainz-compatible /1/ API. Only a SHA-256 digest is stored: the token is
-    shown once, when made; ``prefix`` (its first characters) tells tokens apart."""
+class HashedToken(models.Model):
+    """A secret a user's client presents, of which only a SHA-256 digest is stored: the
+    secret is shown once, when made (``accounts.tokens``); ``prefix`` (its first
+    characters) tells a user's tokens apart. Each kind names its own ``user`` field,
+    for its own ``related_name``."""
 
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="submission_tokens"
-    )
-    name = models.CharField(max_length=100, blank=True, help_text="What uses it, e.g. Navidrome.")
+    user: models.ForeignKey
     prefix = models.CharField(max_length=12, editable=False)
     digest = models.CharField(max_length=64, unique=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Written at most once per ``accounts.tokens.LAST_USED_RESOLUTION``.
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
-    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
-        ordering = ["user_id", "-created_at"]
+        abstract = True
 
     def __str__(self) -> str:
         return f"{self.prefix}… ({self.user})"
+
+
+class Revocable(models.Model):
+    """A credential that stops working when revoked; the row stays, with the first
+    revocation time."""
+
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        abstract = True
 
     @property
     def active(self) -> bool:
         return self.revoked_at is None
 
 
-class ScrobbleApiKey(models.Model):
+class SubmissionToken(HashedToken, Revocable):
+    """A token a player or script uses to submit listens for its user through the
+    ListenBrainz-compatible /1/ API."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="submission_tokens"
+    )
+    name = models.CharField(max_length=100, blank=True, help_text="What uses it, e.g. Navidrome.")
+
+    class Meta:
+        ordering = ["user_id", "-created_at"]
+
+
+class ScrobbleApiKey(Revocable):
     """An API key and secret Sidetrack issued for the Last.fm-protocol endpoint (/2.0/).
     Requests made with it must be signed (``api_sig``); the secret is kept as is because
     checking a signature needs it (Last.fm's scheme is md5 over params + secret)."""
@@ -131,7 +152,6 @@ class ScrobbleApiKey(models.Model):
     key = models.CharField(max_length=32, unique=True, editable=False)
     secret = models.CharField(max_length=32, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
-    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at"]
@@ -140,38 +160,22 @@ class ScrobbleApiKey(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.key[:8]}…)"
 
-    @property
-    def active(self) -> bool:
-        return self.revoked_at is None
 
-
-class ScrobbleSession(models.Model):
-    """A session key a Last.fm-protocol client scrobbles with (``sk``). Only a SHA-256
-    digest is stored; the key is shown once. ``api_key`` is set when the session was
-    made through a key Sidetrack issued: the session then works only with that key,
-    signed, so a leaked session key alone cannot skip the signature."""
+class ScrobbleSession(HashedToken, Revocable):
+    """A session key a Last.fm-protocol client scrobbles with (``sk``). ``api_key`` is
+    set when the session was made through a key Sidetrack issued: the session then
+    works only with that key, signed, so a leaked session key alone cannot skip the
+    signature."""
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="scrobble_sessions"
     )
     name = models.CharField(max_length=100, blank=True, help_text="What uses it.")
     api_key = models.CharField(max_length=32, blank=True, editable=False)
-    prefix = models.CharField(max_length=12, editable=False)
-    digest = models.CharField(max_length=64, unique=True, editable=False)
-    created_at = models.DateTimeField(auto_now_add=True)
-    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
-    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["user_id", "-created_at"]
         verbose_name = "Last.fm-protocol session key"
-
-    def __str__(self) -> str:
-        return f"{self.prefix}… ({self.user})"
-
-    @property
-    def active(self) -> bool:
-        return self.revoked_at is None
 
 
 class ScrobbleAuthRequest(models.Model):
@@ -200,22 +204,15 @@ class ScrobbleAuthRequest(models.Model):
         return f"request for {self.api_key[:8]}… ({self.created_at:%Y-%m-%d %H:%M})"
 
 
-class ApiToken(models.Model):
+class ApiToken(HashedToken):
     """A login token for the REST API (``Authorization: Token …``), issued by
-    ``POST /api/auth/token/``. Only a SHA-256 digest is stored, as for submission
-    tokens: a copy of the database holds no working login."""
+    ``POST /api/auth/token/``; a copy of the database holds no working login. Not
+    revoked but deleted: only the newest few of a user's tokens are kept."""
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
     )
-    prefix = models.CharField(max_length=12, editable=False)
-    digest = models.CharField(max_length=64, unique=True, editable=False)
-    created_at = models.DateTimeField(auto_now_add=True)
-    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["user_id", "-created_at"]
         verbose_name = "API token"
-
-    def __str__(self) -> str:
-        return f"{self.prefix}… ({self.user})"

@@ -3,7 +3,7 @@ issues, the three ways a client gets a session key (a submission token as the
 password of ``auth.getMobileSession``, the desktop/web flow of ``auth.getToken`` /
 approval page / ``auth.getSession``, or one made for the user and pasted in), and
 checking a request's session key and signature. Keys and request tokens are stored
-as SHA-256 digests, like submission tokens."""
+as SHA-256 digests (``accounts.tokens``), like submission tokens."""
 
 from __future__ import annotations
 
@@ -16,16 +16,22 @@ from datetime import timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import ScrobbleApiKey, ScrobbleAuthRequest, ScrobbleSession
-from accounts.submission_tokens import authenticate_submission_token, token_digest
+from accounts.submission_tokens import authenticate_submission_token
+from accounts.tokens import (
+    find_active_token,
+    issue_token,
+    presented_token,
+    revoke_token,
+    token_digest,
+    user_tokens,
+)
 
-PREFIX_LENGTH = 8
 # Last.fm's request tokens are valid for 60 minutes.
 AUTH_REQUEST_LIFETIME = timedelta(minutes=60)
-LAST_USED_RESOLUTION = timedelta(minutes=1)
 # Parameters Last.fm leaves out of the signature.
 UNSIGNED_PARAMS = frozenset({"api_sig", "format", "callback"})
 
@@ -62,11 +68,7 @@ def create_scrobble_api_key(*, name: str) -> ScrobbleApiKey:
 
 
 def revoke_scrobble_api_key(*, api_key: ScrobbleApiKey) -> ScrobbleApiKey:
-    ScrobbleApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(
-        revoked_at=timezone.now()
-    )
-    api_key.refresh_from_db()
-    return api_key
+    return revoke_token(api_key)
 
 
 def request_signature(params: Mapping[str, str], secret: str) -> str:
@@ -100,28 +102,22 @@ def create_scrobble_session(
     *, user: Any, name: str = "", api_key: ScrobbleApiKey | None = None
 ) -> tuple[ScrobbleSession, str]:
     """A new session key for ``user``: the row, and the key itself (stored nowhere)."""
-    key = secrets.token_hex(16)  # 32 hex characters, the length clients expect
-    row = ScrobbleSession.objects.create(
+    return issue_token(
+        ScrobbleSession,
+        nbytes=16,  # 32 hex characters, the length clients expect
         user=user,
         name=(name or "").strip()[:100],
         api_key=api_key.key if api_key is not None else "",
-        prefix=key[:PREFIX_LENGTH],
-        digest=token_digest(key),
     )
-    return row, key
 
 
 def revoke_scrobble_session(*, session: ScrobbleSession) -> ScrobbleSession:
     """Revoke ``session`` (idempotent: the first revocation time stays)."""
-    ScrobbleSession.objects.filter(pk=session.pk, revoked_at__isnull=True).update(
-        revoked_at=timezone.now()
-    )
-    session.refresh_from_db()
-    return session
+    return revoke_token(session)
 
 
 def user_scrobble_sessions(*, user: Any) -> QuerySet[ScrobbleSession]:
-    return ScrobbleSession.objects.filter(user_id=user.pk).order_by("-created_at", "-pk")
+    return user_tokens(ScrobbleSession, user=user)
 
 
 def authenticate_scrobble_session(
@@ -130,22 +126,12 @@ def authenticate_scrobble_session(
     """The active session ``session_key`` stands for, with its user; raises
     ``ScrobbleAuthError``. A session made through an issued key is accepted only with
     that key (``api_key``: the request's issued key, already signature-checked)."""
-    key = (session_key or "").strip()
-    row = None
-    if key and len(key) <= 200:
-        row = (
-            ScrobbleSession.objects.select_related("user")
-            .filter(digest=token_digest(key), revoked_at__isnull=True, user__is_active=True)
-            .first()
-        )
-    if row is None or (row.api_key and (api_key is None or api_key.key != row.api_key)):
+    keys = Q(api_key="") | Q(api_key=api_key.key) if api_key is not None else Q(api_key="")
+    row = find_active_token(ScrobbleSession, session_key, where=keys)
+    if row is None:
         raise ScrobbleAuthError(
             AuthFailure.BAD_SESSION, "Invalid session key - Please re-authenticate."
         )
-    now = timezone.now()
-    if row.last_used_at is None or now - row.last_used_at >= LAST_USED_RESOLUTION:
-        ScrobbleSession.objects.filter(pk=row.pk).update(last_used_at=now)
-        row.last_used_at = now
     return row
 
 
@@ -184,8 +170,8 @@ class PendingAuthRequest:
 
 def pending_auth_request(*, token: str, api_key: str = "") -> PendingAuthRequest | None:
     """The request ``token`` stands for (None: no such token, or another key's)."""
-    token = (token or "").strip()
-    if not token or len(token) > 200:
+    token = presented_token(token)
+    if token is None:
         return None
     row = ScrobbleAuthRequest.objects.filter(digest=token_digest(token)).first()
     if row is None or (api_key and api_key != row.api_key):
@@ -218,9 +204,9 @@ def session_for_auth_request(
     *, token: str, api_key: str, issued: ScrobbleApiKey | None
 ) -> tuple[ScrobbleSession, str]:
     """``auth.getSession``: trade an approved request token, once, for a session key."""
-    token = (token or "").strip()
+    token = presented_token(token)
     row = None
-    if token and len(token) <= 200:
+    if token is not None:
         row = ScrobbleAuthRequest.objects.filter(digest=token_digest(token)).first()
     if row is None or row.api_key != api_key or row.used_at is not None or row.denied_at:
         raise ScrobbleAuthError(AuthFailure.TOKEN_UNKNOWN, "Invalid authentication token supplied.")
