@@ -154,6 +154,7 @@ _LEADING_THE = re.compile(r"^the\s+")
 _TRAILING_THE = re.compile(r",\s*the$")
 
 
+@lru_cache(maxsize=65536)  # matching a text against candidates repeats their names
 def comparison_key(text: str | None) -> str:
     """``normalize_text`` without punctuation: "AC/DC" and "AC-DC" compare equal.
 
@@ -165,6 +166,7 @@ def comparison_key(text: str | None) -> str:
     return stripped or normalized.replace(" ", "")
 
 
+@lru_cache(maxsize=65536)
 def artist_key(name: str | None) -> str:
     """Comparison key for an artist name: "The Beatles", "Beatles, The" and "beatles" agree."""
     normalized = normalize_text(name)

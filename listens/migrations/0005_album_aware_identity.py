@@ -61,6 +61,7 @@ def _candidate(recording, releases, credit_names=None):
 
 class _Rekey:
     def __init__(self, apps, schema_editor):
+        self.connection = schema_editor.connection
         self.Recording = apps.get_model("metadata", "Recording")
         self.Alias = apps.get_model("metadata", "RecordingAlias")
         self.Track = apps.get_model("metadata", "Track")
@@ -69,6 +70,16 @@ class _Rekey:
         self.Listen = apps.get_model("listens", "ListenEvent")
         self.moved = []  # listen pks re-pointed
         self.pending_aliases = {}  # key → fields: written in bulk (one query per alias took minutes)
+        # Writes are held and done in bulk (a query per row took most of the run): the
+        # re-keyed rows, the rows made, and the listens moved (pks, target row or pk).
+        # ``unresolved_keys`` mirrors the table's keys meanwhile, so a key is looked
+        # up without a query and stays unique.
+        self.pending_rows = {}
+        self.pending_new_rows = []
+        self.pending_moves = []
+        self.unresolved_keys = dict(
+            self.Recording.objects.filter(unresolved_key__isnull=False).values_list("unresolved_key", "pk")
+        )
         self.stats = defaultdict(int)
 
     def run(self):
@@ -82,20 +93,26 @@ class _Rekey:
         for row in self.Recording.objects.filter(mbid__isnull=True).iterator(chunk_size=2000):
             if row.pk not in by_recording:  # no listens: its own report is its identity
                 self.rekey_row(row, row_identity(row))
+        self.read_hinted(
+            {
+                group["report"][3]
+                for recording_id, identities in by_recording.items()
+                if recordings[recording_id].mbid is not None
+                for group in identities.values()
+                if group["report"][3] and group["report"][3] != str(recordings[recording_id].mbid)
+            }
+        )
         for recording_id, identities in by_recording.items():
             recording = recordings[recording_id]
             if recording.mbid is None:
                 self.split_unresolved(recording, identities)
             else:
                 self.check_resolved(recording, identities, old_aliases)
+        self.flush()
         self.write_aliases()
         self.convert_old_aliases(old_aliases)
         if self.moved:
-            from listens.duplicates import mark_duplicates_of_moved_listens
-
-            self.stats["duplicates marked"] = mark_duplicates_of_moved_listens(
-                listen_ids=self.moved, model=self.Listen
-            )
+            self.stats["duplicates marked"] = self.mark_duplicates()
         self.stats["seconds"] = round(time.monotonic() - started, 1)
         return self.stats
 
@@ -112,26 +129,43 @@ class _Rekey:
                 lb_mapped=KT("raw_payload__track_metadata__mbid_mapping__recording_mbid"),
             )
             .values_list(
-                "pk", "account_id", "listened_at", "recording_id", "source", "artist_name",
+                "pk", "account_id", "recording_id", "source", "artist_name",
                 "track_name", "album_name", "track_key", "lastfm_mbid", "lb_submitted", "lb_mapped",
             )
         )
         rekeyed = []
-        for (pk, account_id, when, recording_id, source, artist, track, album, key,
+        # Digests memoized here for the whole run: a large history has more
+        # identities than the matching module's LRU caches hold, and listens come in
+        # pk order, not by identity (at 1M listens most lookups missed).
+        texts, identities = {}, {}
+        for (pk, account_id, recording_id, source, artist, track, album, key,
              lastfm_mbid, lb_submitted, lb_mapped) in rows.iterator(chunk_size=5000):
-            self.stats["listens read"] += 1
-            text = text_key_digest(artist, track)
+            text = texts.get((artist, track))
+            if text is None:
+                text = texts[(artist, track)] = text_key_digest(artist, track)
             if text != key:
-                rekeyed.append((pk, account_id, when, text))
+                rekeyed.append((pk, account_id, text))
             hint = _hint(source, lastfm_mbid, lb_submitted, lb_mapped)
-            identity = identity_key_digest(artist, track, album, hint)
+            report = (artist, track, album, hint)
+            identity = identities.get(report)
+            if identity is None:
+                identity = identities[report] = identity_key_digest(*report)
             group = groups.get((recording_id, identity))
             if group is None:
                 group = groups[(recording_id, identity)] = {
-                    "pks": [], "report": (artist, track, album, hint), "text": text,
+                    "pks": [], "report": report, "text": text,
                 }
             group["pks"].append(pk)
-        for pk, account_id, when, text in rekeyed:
+        read = sum(len(group["pks"]) for group in groups.values())
+        if read:
+            self.stats["listens read"] = read
+        # Their times only: converting every listen's took a tenth of the run.
+        times = {}
+        for start in range(0, len(rekeyed), 500):  # bounded IN lists for SQLite
+            pks = [pk for pk, _, _ in rekeyed[start : start + 500]]
+            times.update(self.Listen.objects.filter(pk__in=pks).values_list("pk", "listened_at"))
+        for pk, account_id, text in rekeyed:
+            when = times[pk]
             # The same scrobble stored twice under the two foldings keeps its old key.
             if not self.Listen.objects.filter(account_id=account_id, listened_at=when, track_key=text).exists():
                 self.stats["listen text keys recomputed"] += self.Listen.objects.filter(pk=pk).update(track_key=text)
@@ -144,23 +178,32 @@ class _Rekey:
 
         artist, track, album, hint = report
         key = identity_key_digest(artist, track, album, hint)
-        taken = self.Recording.objects.filter(unresolved_key=key).exclude(pk=row.pk).first()
-        if taken is not None:
-            pks = list(self.Listen.objects.filter(recording_id=row.pk).values_list("pk", flat=True))
-            self.move(pks, taken.pk)
-            self.Alias.objects.filter(recording_id=row.pk).update(recording_id=taken.pk)
+        taken = self.unresolved_keys.get(key)
+        if taken is not None and _pk(taken) != row.pk:
+            self.flush()  # rare: the row's listens and aliases are read from the tables
+            pks = list(self.Listen.objects.filter(recording_id=row.pk).order_by("pk").values_list("pk", flat=True))
+            self.move(pks, _pk(taken))
+            self.flush()
+            self.Alias.objects.filter(recording_id=row.pk).update(recording_id=_pk(taken))
             for fields in self.pending_aliases.values():
                 if fields["recording_id"] == row.pk:
-                    fields["recording_id"] = taken.pk
+                    fields["recording_id"] = _pk(taken)
+            self.forget_key(row)
             row.delete()
             self.stats["unresolved rows folded together"] += 1
             return
+        self.forget_key(row)
         row.unresolved_key = key
         row.text_key = text_key_digest(artist, track)
         row.album_name = (album or "")[:1000]
         row.hint_mbid = hint
-        row.save(update_fields=["unresolved_key", "text_key", "album_name", "hint_mbid"])
+        self.unresolved_keys[key] = row.pk
+        self.pending_rows[row.pk] = row
         self.stats["unresolved rows re-keyed"] += 1
+
+    def forget_key(self, row):
+        if row.unresolved_key is not None and self.unresolved_keys.get(row.unresolved_key) == row.pk:
+            del self.unresolved_keys[row.unresolved_key]
 
     def split_unresolved(self, row, identities):
         from metadata.matching import text_key_digest
@@ -180,9 +223,9 @@ class _Rekey:
             if identity == keeper:
                 continue
             artist, track, album, hint = group["report"]
-            clone = self.Recording.objects.filter(unresolved_key=identity).first()
+            clone = self.unresolved_keys.get(identity)
             if clone is None:
-                clone = self.Recording.objects.create(
+                clone = self.new_row(
                     unresolved_key=identity,
                     text_key=own_text,
                     status=row.status,
@@ -197,7 +240,7 @@ class _Rekey:
                     last_error=row.last_error,
                 )
                 self.stats["unresolved rows split off"] += 1
-            self.move(group["pks"], clone.pk)
+            self.move(group["pks"], clone)
 
     def check_resolved(self, recording, identities, old_aliases):
         """Keep each identity's listens on ``recording`` unless their own verified
@@ -216,7 +259,7 @@ class _Rekey:
             if decided_by != "curator":
                 text = TrackText(track, artist, album or None)
                 if hint and hint != str(recording.mbid):
-                    hinted = self.Recording.objects.filter(mbid=hint).select_related("artist_credit").first()
+                    hinted = self.by_mbid(hint)
                     if hinted is not None and verify_hint(text, self.candidate(hinted)):
                         target, why = hinted, "source_mbid"
                         self.stats["listens re-pointed by their source MBID"] += len(group["pks"])
@@ -237,7 +280,7 @@ class _Rekey:
                         target = None
             if target is None:
                 self.stats["listens sent back to resolution"] += len(group["pks"])
-                self.move(group["pks"], self.unresolved_row(identity, group).pk)
+                self.move(group["pks"], self.unresolved_row(identity, group))
                 continue
             if target is not recording:
                 self.move(group["pks"], target.pk)
@@ -246,20 +289,41 @@ class _Rekey:
     def unresolved_row(self, identity, group):
         from metadata.matching import text_key_digest
 
-        artist, track, album, hint = group["report"]
-        row, created = self.Recording.objects.get_or_create(
-            unresolved_key=identity,
-            defaults={
-                "text_key": text_key_digest(artist, track),
-                "status": "unresolved",
-                "title": track[:1000],
-                "artist_name": artist[:2000],
-                "album_name": (album or "")[:1000],
-                "hint_mbid": hint,
-            },
-        )
+        row = self.unresolved_keys.get(identity)
+        created = row is None
+        if created:
+            artist, track, album, hint = group["report"]
+            row = self.new_row(
+                unresolved_key=identity,
+                text_key=text_key_digest(artist, track),
+                status="unresolved",
+                title=track[:1000],
+                artist_name=artist[:2000],
+                album_name=(album or "")[:1000],
+                hint_mbid=hint,
+            )
         self.stats["unresolved rows made"] += created
         return row
+
+    def new_row(self, **fields):
+        """An unresolved row, created in bulk with the others (``flush``)."""
+        row = self.Recording(**fields)
+        self.pending_new_rows.append(row)
+        self.unresolved_keys[row.unresolved_key] = row
+        return row
+
+    def by_mbid(self, mbid):
+        return self.recordings_by_mbid[mbid]
+
+    def read_hinted(self, mbids):
+        """The rows the source MBIDs name (None for those we have no row for), read
+        in batches rather than a query per identity."""
+        self.recordings_by_mbid = dict.fromkeys(mbids)
+        mbids = sorted(mbids)
+        for start in range(0, len(mbids), 500):  # bounded IN lists for SQLite
+            rows = self.Recording.objects.filter(mbid__in=mbids[start : start + 500])
+            for row in rows.select_related("artist_credit").order_by("-pk"):
+                self.recordings_by_mbid[str(row.mbid)] = row  # the lowest pk last, as first() did
 
     def album_answer(self, text):
         """The recording the album's stored tracklist gives the text, if it is stored."""
@@ -276,23 +340,35 @@ class _Rekey:
         return rows.get(decision.mbid) if decision.mbid else None
 
     def album_candidates(self, text):
-        from metadata.matching import RecordingCandidate, album_key, artist_matches
-
-        from metadata.matching import album_base
+        from metadata.matching import RecordingCandidate, album_base, album_key, artist_matches
 
         wanted = album_key(text.album)
-        for group in self.ReleaseGroup.objects.filter(title__icontains=album_base(text.album)[:50]).select_related("artist_credit")[:1000]:
-            if album_key(group.title) != wanted:
+        groups = self.release_groups().get(wanted)
+        if not groups:
+            return {}, []
+        # The title test the database made (``title__icontains``), asked of it only
+        # where its case rules could answer otherwise than plain Python.
+        part = album_base(text.album)[:50]
+        named = {group.pk: _contains(group.title, part) for group in groups}
+        unsure = [pk for pk, found in named.items() if found is None]
+        if unsure:
+            found = set(
+                self.ReleaseGroup.objects.filter(pk__in=unsure, title__icontains=part).values_list(
+                    "pk", flat=True
+                )
+            )
+            named.update((pk, pk in found) for pk in unsure)
+        for group in groups:
+            if not named[group.pk]:
                 continue
             credit = group.artist_credit
             names = self.credit_names(group.artist_credit_id)
             if not artist_matches(text.artist, names, credit.name if credit else ""):
                 continue
-            tracks = self.Track.objects.filter(release__release_group=group, recording__mbid__isnull=False).select_related("recording", "release")
             live = "Live" in (group.secondary_types or [])
             rows = {}
             candidates = []
-            for t in tracks:
+            for t in self.album_tracks().get(group.pk, ()):
                 rows[str(t.recording.mbid)] = t.recording
                 candidates.append(RecordingCandidate(
                     mbid=str(t.recording.mbid), title=t.title, credited_names=names + (t.recording.artist_name,),
@@ -302,6 +378,28 @@ class _Rekey:
                 ))
             return rows, candidates
         return {}, []
+
+    def release_groups(self):
+        """Every release group by its album key, read once (a title search per album
+        took a fifth of the run)."""
+        every = self.__dict__.get("_release_groups")
+        if every is None:
+            from metadata.matching import album_key
+
+            every = self._release_groups = defaultdict(list)
+            for group in self.ReleaseGroup.objects.select_related("artist_credit").order_by("pk").iterator(chunk_size=2000):
+                every[album_key(group.title)].append(group)
+        return every
+
+    def album_tracks(self):
+        """The tracks of recordings with an MBID per release group, read once."""
+        every = self.__dict__.get("_album_tracks")
+        if every is None:
+            every = self._album_tracks = defaultdict(list)
+            tracks = self.Track.objects.filter(recording__mbid__isnull=False).select_related("recording", "release")
+            for t in tracks.order_by("pk").iterator(chunk_size=2000):
+                every[t.release.release_group_id].append(t)
+        return every
 
     def candidate(self, recording):
         """The recording as the matcher sees it, built once per recording (its
@@ -368,30 +466,183 @@ class _Rekey:
                     setattr(alias, name, value)
             if existing:
                 self.Alias.objects.bulk_update(list(existing.values()), fields)
-            self.Alias.objects.bulk_create(
-                [self.Alias(key=key, **self.pending_aliases[key]) for key in batch if key not in existing]
+            self.insert_rows(
+                self.Alias, [{"key": key, **self.pending_aliases[key]} for key in batch if key not in existing]
             )
         self.pending_aliases.clear()
+
+    def insert_rows(self, model, rows):
+        """Insert ``rows`` (field attname → value; the other fields get their defaults,
+        ``auto_now`` ones the time now) with one ``executemany``: ``bulk_create``
+        spent seconds building its SQL."""
+        from django.utils import timezone
+
+        if not rows:
+            return
+        connection, now = self.connection, timezone.now()
+        fields = [field for field in model._meta.concrete_fields if not field.primary_key]
+        stamped = {field.attname for field in fields if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)}
+        defaults = {field.attname: field.get_default() for field in fields}
+        qn = connection.ops.quote_name
+        columns = ", ".join(qn(field.column) for field in fields)
+        marks = ", ".join(["%s"] * len(fields))
+        # Text and None go as they are: converting every value took most of the insert.
+        prepare = [
+            (field.attname, field.attname in stamped, field.get_internal_type() in ("CharField", "TextField"),
+             field.get_db_prep_save)
+            for field in fields
+        ]
+        values = []
+        for row in rows:
+            line = []
+            for name, stamp, text, prep in prepare:
+                value = now if stamp else row.get(name, defaults[name])
+                line.append(value if value is None or (text and type(value) is str) else prep(value, connection))
+            values.append(line)
+        with connection.cursor() as cursor:
+            cursor.executemany(f"INSERT INTO {qn(model._meta.db_table)} ({columns}) VALUES ({marks})", values)
 
     def convert_old_aliases(self, old_aliases):
         from metadata.matching import every_album_key_digest, text_key_digest
 
+        # The alias keys as each step leaves them, so that the writes can go in bulk.
+        keys = dict(self.Alias.objects.values_list("key", "pk"))
+        kept, dropped = [], []
         for key, old in old_aliases.items():
             if old.decided_by == "curator":
                 old.key = every_album_key_digest(old.artist_name, old.track_name)
                 old.text_key = text_key_digest(old.artist_name, old.track_name)
                 old.scope = "text"
-                if not self.Alias.objects.filter(key=old.key).exclude(pk=old.pk).exists():
-                    old.save(update_fields=["key", "text_key", "scope"])
+                if keys.get(old.key, old.pk) == old.pk:
+                    if keys.get(key) == old.pk:
+                        del keys[key]
+                    keys[old.key] = old.pk
+                    kept.append(old)
                     self.stats["curator answers kept for every album"] += 1
                     continue
-            old.delete()
+            if keys.get(key) == old.pk:
+                del keys[key]
+            dropped.append(old.pk)
             self.stats["text aliases replaced"] += 1
+        for start in range(0, len(dropped), 500):  # bounded IN lists for SQLite
+            self.Alias.objects.filter(pk__in=dropped[start : start + 500]).delete()
+        self.Alias.objects.bulk_update(kept, ["key", "text_key", "scope"], batch_size=500)
 
-    def move(self, pks, recording_id):
-        for start in range(0, len(pks), 500):
-            self.Listen.objects.filter(pk__in=pks[start : start + 500]).update(recording_id=recording_id)
+    def mark_duplicates(self):
+        """Pair the moved listens with their other-source copies. On SQLite, with the
+        indexes listens.0006 makes for it: before them the planner takes the full
+        ``duplicate_of`` index for ``duplicate_of IS NULL`` (its statistics make that
+        look selective) and reads nearly every listen once per 500 moved ones (45 s
+        of the run at 1M listens). The table's indexes are as they were afterwards."""
+        from listens.duplicates import mark_duplicates_of_moved_listens
+
+        def mark():
+            return mark_duplicates_of_moved_listens(listen_ids=self.moved, model=self.Listen)
+
+        if self.connection.vendor != "sqlite":
+            return mark()
+        meta, qn = self.Listen._meta, self.connection.ops.quote_name
+        table = meta.db_table
+        duplicate_of, user, recording, when = (
+            qn(meta.get_field(name).column) for name in ("duplicate_of", "user", "recording", "listened_at")
+        )
+        with self.connection.cursor() as cursor:
+            constraints = self.connection.introspection.get_constraints(cursor, table)
+            full = [
+                name for name, info in constraints.items()
+                if info["index"] and not info["unique"] and info["columns"] == [meta.get_field("duplicate_of").column]
+            ]
+            cursor.execute(
+                f"SELECT sql FROM sqlite_master WHERE type = 'index' AND name IN ({', '.join(['%s'] * len(full))})",
+                full,
+            )
+            saved = [sql for (sql,) in cursor.fetchall()]
+            cursor.execute(
+                f"CREATE INDEX rekey_duplicate_of ON {qn(table)} ({duplicate_of}) WHERE {duplicate_of} IS NOT NULL"
+            )
+            cursor.execute(
+                f"CREATE INDEX rekey_user_recording ON {qn(table)} ({user}, {recording}, {when}) "
+                f"WHERE {duplicate_of} IS NULL"
+            )
+            for name in full:
+                cursor.execute(f"DROP INDEX {qn(name)}")
+        marked = mark()
+        with self.connection.cursor() as cursor:
+            for sql in saved:
+                cursor.execute(sql)
+            cursor.execute("DROP INDEX rekey_duplicate_of")
+            cursor.execute("DROP INDEX rekey_user_recording")
+        return marked
+
+    def move(self, pks, target):
+        """Re-point these listens to ``target`` (a row or its pk) when ``flush`` runs."""
+        self.pending_moves.append((pks, target))
         self.moved.extend(pks)
+
+    def flush(self):
+        """The held writes: re-keyed rows, then new rows, then the listens moved (the
+        last move of a listen wins, as when each was written at once)."""
+        fields = ["unresolved_key", "text_key", "album_name", "hint_mbid"]
+        self.update_rows(
+            self.Recording, fields, [[row.pk, *(getattr(row, f) for f in fields)] for row in self.pending_rows.values()]
+        )
+        self.pending_rows.clear()
+        self.Recording.objects.bulk_create(self.pending_new_rows, batch_size=500)
+        if any(row.pk is None for row in self.pending_new_rows):  # listens would lose their row
+            raise RuntimeError("this database does not return the ids of rows created in bulk")
+        self.pending_new_rows.clear()
+        target_of = {}
+        for pks, target in self.pending_moves:
+            target_id = _pk(target)
+            for pk in pks:
+                target_of[pk] = target_id
+        self.pending_moves.clear()
+        self.update_rows(self.Listen, ["recording"], sorted(target_of.items()))
+
+    def update_rows(self, model, fields, rows):
+        """Set ``fields`` of many rows (``rows``: pk, then the values) in one UPDATE
+        from a temporary table: a CASE per batch (``bulk_update``) or a query per row
+        took most of the run."""
+        if not rows:
+            return
+        connection = self.connection
+        qn = connection.ops.quote_name
+        table, pk = qn(model._meta.db_table), qn(model._meta.pk.column)
+        columns = [model._meta.get_field(name) for name in fields]
+        names = [qn(field.column) for field in columns]
+        moves = qn(f"rekey_{model._meta.db_table}")
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"CREATE TEMPORARY TABLE {moves} AS SELECT {pk}, {', '.join(names)} FROM {table} WHERE 1 = 0"
+            )
+            cursor.execute(f"CREATE UNIQUE INDEX {qn(f'rekey_{model._meta.db_table}_pk')} ON {moves} ({pk})")
+            marks = ", ".join(["%s"] * (len(names) + 1))
+            for start in range(0, len(rows), 5000):
+                cursor.executemany(
+                    f"INSERT INTO {moves} VALUES ({marks})",
+                    [
+                        [row[0], *(field.get_db_prep_value(value, connection) for field, value in zip(columns, row[1:]))]
+                        for row in rows[start : start + 5000]
+                    ],
+                )
+            sets = ", ".join(f"{name} = (SELECT m.{name} FROM {moves} m WHERE m.{pk} = {table}.{pk})" for name in names)
+            cursor.execute(f"UPDATE {table} SET {sets} WHERE {pk} IN (SELECT {pk} FROM {moves})")
+            cursor.execute(f"DROP TABLE {moves}")
+
+
+def _contains(title, part):
+    """Whether ``title`` contains ``part`` ignoring case, as every database's
+    ``icontains`` agrees; None where they may not (letters beyond ASCII)."""
+    if part in title:
+        return True
+    if title.isascii() and part.isascii():
+        return part.lower() in title.lower()
+    return None
+
+
+def _pk(row):
+    """A row's pk, or the pk itself (a row made in bulk has one only after ``flush``)."""
+    return row if isinstance(row, int) else row.pk
 
 
 def row_identity(row):
