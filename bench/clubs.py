@@ -36,12 +36,14 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import os
 import random
 import statistics
 import sys
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 from bench._django import insert_listens, throwaway_database
@@ -320,9 +322,21 @@ def measure(world: dict, repeat: int) -> None:
         print(f"{name:32} {p50:8.1f} {p95(times):8.1f}  {verdict}")
 
 
-def run(n_listens: int, n_members: int, repeat: int, seed_value: int, days: int) -> None:
-    with throwaway_database("bench_clubs") as (database_url, where):
+@contextmanager
+def club_world(
+    name: str,
+    n_listens: int,
+    n_members: int,
+    seed_value: int,
+    days: int = NOMINATION_DAYS,
+    env: dict[str, str] | None = None,
+) -> Iterator[dict]:
+    """Django on a migrated throwaway database (``name``) holding this bench's world,
+    for benches that time requests on it (clubs, web, Discord); prints where and how
+    long seeding took. ``env``: settings to set before Django starts."""
+    with throwaway_database(name) as (database_url, where):
         configure(database_url)
+        os.environ.update(env or {})
         import django
 
         django.setup()
@@ -338,9 +352,16 @@ def run(n_listens: int, n_members: int, repeat: int, seed_value: int, days: int)
             f"cross-source duplicates), {RECORDINGS} background recordings, in {seconds:.1f} s; "
             f"ANALYZE done; the nomination started {days} days ago"
         )
+        try:
+            yield world
+        finally:
+            connection.close()
+
+
+def run(n_listens: int, n_members: int, repeat: int, seed_value: int, days: int) -> None:
+    with club_world("bench_clubs", n_listens, n_members, seed_value, days) as world:
         print(f"{repeat} repetitions after {WARMUPS} warm-ups")
         measure(world, repeat)
-        connection.close()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

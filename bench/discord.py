@@ -19,15 +19,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import random
 import statistics
 import time
 from collections.abc import Sequence
 
-from bench._django import throwaway_database
-from bench.api import configure, p95
-from bench.clubs import seed
+from bench.api import p95
+from bench.clubs import club_world
 
 TARGET_P95_MS = 500
 WARMUPS = 2
@@ -103,27 +100,14 @@ def run(n_listens: int, n_members: int, repeat: int, seed_value: int) -> None:
     from tests.emulator.discord import DiscordEmulator
 
     emulator = DiscordEmulator()
-    with throwaway_database("bench_discord") as (database_url, where):
-        configure(database_url)
-        os.environ.update(
-            DISCORD_APPLICATION_ID=emulator.application_id,
-            DISCORD_PUBLIC_KEY=emulator.public_key_hex,
-            DISCORD_BOT_TOKEN=emulator.bot_token,
-        )
-        import django
-
-        django.setup()
-        from django.core.management import call_command
-        from django.db import connection
-
-        call_command("migrate", verbosity=0, interactive=False)
-        call_command("createcachetable", verbosity=0)
-        print(f"database: {where}")
-        world, seconds = seed(n_listens, n_members, random.Random(seed_value))
-        print(f"seeded {world['listens']} listens for {n_members} members in {seconds:.1f} s")
+    discord = {
+        "DISCORD_APPLICATION_ID": emulator.application_id,
+        "DISCORD_PUBLIC_KEY": emulator.public_key_hex,
+        "DISCORD_BOT_TOKEN": emulator.bot_token,
+    }
+    with club_world("bench_discord", n_listens, n_members, seed_value, env=discord) as world:
         print(f"{repeat} repetitions after {WARMUPS} warm-ups, signed, through the view")
         measure(world, repeat, emulator)
-        connection.close()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -19,14 +19,12 @@ Exit code 0 whatever the figures: this is a report, not a test.
 from __future__ import annotations
 
 import argparse
-import random
 import statistics
 import sys
 from collections.abc import Sequence
 
-from bench._django import throwaway_database
-from bench.api import WARMUPS, configure, p95, timed
-from bench.clubs import DUPLICATE_SHARE, seed
+from bench.api import WARMUPS, p95, timed
+from bench.clubs import club_world
 
 P95_TARGET_MS = 150
 
@@ -66,25 +64,9 @@ def measure(world: dict, repeat: int) -> None:
 
 
 def run(n_listens: int, n_members: int, repeat: int, seed_value: int) -> None:
-    with throwaway_database("bench_web") as (database_url, where):
-        configure(database_url)
-        import django
-
-        django.setup()
-        from django.core.management import call_command
-        from django.db import connection
-
-        call_command("migrate", verbosity=0, interactive=False)
-        call_command("createcachetable", verbosity=0)
-        print(f"database: {where}")
-        world, seconds = seed(n_listens, n_members, random.Random(seed_value))
-        print(
-            f"seeded {world['listens']} listens for {n_members} members "
-            f"(~{DUPLICATE_SHARE:.0%} cross-source duplicates) in {seconds:.1f} s"
-        )
+    with club_world("bench_web", n_listens, n_members, seed_value) as world:
         print(f"{repeat} repetitions after {WARMUPS} warm-ups")
         measure(world, repeat)
-        connection.close()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
