@@ -587,9 +587,11 @@ class _Rekey:
             self.Recording, fields, [[row.pk, *(getattr(row, f) for f in fields)] for row in self.pending_rows.values()]
         )
         self.pending_rows.clear()
-        self.Recording.objects.bulk_create(self.pending_new_rows, batch_size=500)
-        if any(row.pk is None for row in self.pending_new_rows):  # listens would lose their row
-            raise RuntimeError("this database does not return the ids of rows created in bulk")
+        if self.connection.features.can_return_rows_from_bulk_insert:
+            self.Recording.objects.bulk_create(self.pending_new_rows, batch_size=500)
+        else:  # SQLite before 3.35 gives no ids back from a bulk insert: one at a time
+            for row in self.pending_new_rows:
+                row.save(force_insert=True)
         self.pending_new_rows.clear()
         target_of = {}
         for pks, target in self.pending_moves:
