@@ -335,9 +335,8 @@ def test_two_qclusters_store_everything_once_within_the_musicbrainz_budget(tmp_p
     assert per1 <= MB_RATE * 1 + 1, f"{per1} MusicBrainz requests within 1 s"
     # New recordings are inserted in key order, so workers never deadlock on them
     # (test_concurrent_writes.py reproduces the old failure).
-    assert not failed, f"{len(failed)} django-q tasks failed:\n" + "\n\n".join(
-        t for t in tracebacks[:3] if t
-    )
+    shown = "\n\n".join([t for t in tracebacks if t][:3]) or "\n".join(failures[:3])
+    assert not failed, f"{len(failed)} django-q tasks failed ({failed}):\n{shown}"
 
 
 def _traceback_after(log: str, failure_line: str) -> str:
