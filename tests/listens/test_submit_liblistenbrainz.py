@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 
 import pytest
+from django.db import DEFAULT_DB_ALIAS, connections
 from liblistenbrainz import Listen, ListenBrainz
 from liblistenbrainz.errors import InvalidAuthTokenException, ListenBrainzAPIException
 
@@ -17,6 +18,15 @@ from listens.profile import listen_profile_update
 pytestmark = pytest.mark.django_db(transaction=True)
 
 RECORDING_MBID = "2cfad207-3f55-4aec-8120-86cf66e34d59"
+
+
+@pytest.fixture(autouse=True)
+def server_threads_close_their_connections(monkeypatch):
+    """liblistenbrainz never closes its kept-alive sockets: with persistent database
+    connections (CONN_MAX_AGE) the live server's thread for each would hold its
+    connection past the test, and PostgreSQL could not drop the test database at the
+    end. Here those threads close it after every request."""
+    monkeypatch.setitem(connections.settings[DEFAULT_DB_ALIAS], "CONN_MAX_AGE", 0)
 
 
 @pytest.fixture
