@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from clubs.services import AlbumRequest
 from clubs.services import nominate as club_nominate
@@ -138,14 +139,14 @@ def test_a_member_signs_in_sees_listens_and_a_chart_and_every_page_passes_axe(
     assert serious_violations(page) == []
     shoot(page, "signin", viewport)
     sign_in(page, base)
-    assert page.get_by_role("heading", name="Your listening").is_visible()
+    expect(page.get_by_role("heading", name="Your listening")).to_be_visible()
     chart = page.locator("figure.chart svg[role=img]")
     assert chart.count() == 1
     assert page.locator("figure.chart rect").count() == 30
     assert "The Weeknights" in page.locator("table[data-table=top-artists]").inner_text()
 
     page.get_by_role("link", name="Listens", exact=True).click()
-    assert page.get_by_text("Waits for curation").first.is_visible()
+    expect(page.get_by_text("Waits for curation").first).to_be_visible()
 
     page.goto(f"{base}/clubs/{member_world.pk}/")
     standings = page.locator("table[data-table=standings]")
@@ -202,7 +203,7 @@ def test_connect_with_lastfm_nominate_from_a_search_and_leave_in_the_browser(
         page.goto(f"{base}/sources/")
         page.get_by_role("button", name="Connect with Last.fm").click()
         page.wait_for_url(f"{base}/sources/")
-        assert page.get_by_text("Connected alice-fm on Last.fm, proven yours.").is_visible()
+        expect(page.get_by_text("Connected alice-fm on Last.fm, proven yours.")).to_be_visible()
         assert page.locator("[data-proven=yes]").count() == 1
         assert serious_violations(page) == []
         shoot(page, "sources-proven", PHONE)
@@ -212,7 +213,7 @@ def test_connect_with_lastfm_nominate_from_a_search_and_leave_in_the_browser(
         page.get_by_label("Artist").fill("The Velvet Hours")
         page.get_by_label("Album title").fill("Lantern Coast")
         page.get_by_role("button", name="Search MusicBrainz").click()
-        assert page.locator("[data-candidate]").count() == 2
+        expect(page.locator("[data-candidate]")).to_have_count(2)
         assert "studio album" in page.locator("[data-candidate]").first.inner_text()
         assert serious_violations(page) == []
         shoot(page, "nominate", PHONE)
@@ -220,7 +221,7 @@ def test_connect_with_lastfm_nominate_from_a_search_and_leave_in_the_browser(
             "button", name="Nominate Lantern Coast by The Velvet Hours (2001-01-01)"
         ).click()
         page.wait_for_url(f"{base}/clubs/{club.pk}/")
-        assert page.get_by_role("heading", name="Now: Lantern Coast").is_visible()
+        expect(page.get_by_role("heading", name="Now: Lantern Coast")).to_be_visible()
         assert page.locator("table[data-table=grid] tbody tr").count() == 2
         context.close()
 
@@ -234,7 +235,7 @@ def test_connect_with_lastfm_nominate_from_a_search_and_leave_in_the_browser(
     assert "bob" in page.locator("table[data-table=standings]").inner_text()
     page.get_by_role("button", name="Leave Sunday Album Club").click()
     page.wait_for_url(f"{base}/clubs/")
-    assert page.get_by_text("You left Sunday Album Club.").is_visible()
+    expect(page.get_by_text("You left Sunday Album Club.")).to_be_visible()
     context.close()
     assert not club.memberships.filter(user=bob).exists()
 
@@ -263,21 +264,21 @@ def test_an_invited_person_signs_up_from_the_link_appears_to_the_owner_and_leave
 
     dora = screen(browser, PHONE)
     dora.goto(link)
-    assert dora.get_by_role("heading", name="Join Sunday Album Club").is_visible()
+    expect(dora.get_by_role("heading", name="Join Sunday Album Club")).to_be_visible()
     sign_up_and_join(dora, "dora")
     dora.wait_for_url(f"{base}/clubs/{club.pk}/")
-    assert dora.get_by_text("Welcome to Sunday Album Club!").is_visible()
+    expect(dora.get_by_text("Welcome to Sunday Album Club!")).to_be_visible()
 
     page.goto(f"{base}/clubs/{club.pk}/members/")
     members = page.locator("table[data-table=members]")
     assert "dora" in members.inner_text()
     assert "accepted an invitation" in members.locator("tr[data-member=dora]").inner_text()
     # Used up: the link no longer shows among the open ones.
-    assert page.get_by_text("No open invitations.").is_visible()
+    expect(page.get_by_text("No open invitations.")).to_be_visible()
 
     dora.get_by_role("button", name="Leave Sunday Album Club").click()
     dora.wait_for_url(f"{base}/clubs/")
-    assert dora.get_by_text("You left Sunday Album Club.").is_visible()
+    expect(dora.get_by_text("You left Sunday Album Club.")).to_be_visible()
     page.reload()
     assert page.locator("table[data-table=members] tr[data-member=dora]").count() == 0
     assert "bob" in page.locator("table[data-table=members]").inner_text()
@@ -305,7 +306,6 @@ def test_a_newcomer_joins_from_an_invitation_connects_lastfm_and_sees_their_prog
     (emulated) Last.fm, and her listens of the nominated album fill her row of the
     standings: two tracks after the first fetch, all three after she listens to the
     last one and presses Fetch now."""
-    from playwright.sync_api import expect
 
     from tests.emulator import Emulator, World
 
@@ -348,8 +348,10 @@ def test_a_newcomer_joins_from_an_invitation_connects_lastfm_and_sees_their_prog
         assert serious_violations(dora) == []
         sign_up_and_join(dora, "dora")
         dora.wait_for_url(f"{base}/clubs/{club.pk}/")
-        assert dora.get_by_text("Welcome to Sunday Album Club! Connect a source next.").is_visible()
-        assert dora.get_by_role("heading", name="Now: Lantern Coast").is_visible()
+        expect(
+            dora.get_by_text("Welcome to Sunday Album Club! Connect a source next.")
+        ).to_be_visible()
+        expect(dora.get_by_role("heading", name="Now: Lantern Coast")).to_be_visible()
         assert heard(dora, "dora") == "0/3"
         assert serious_violations(dora) == []
 
