@@ -115,6 +115,11 @@ def recordings_for_tracks(tracks: Iterable[ReportedTrack]) -> dict[str, Recordin
             r.unresolved_key: r
             for r in Recording.objects.filter(unresolved_key__in=missing).only(*_INGEST_FIELDS)
         }
+        # Another worker's row, resolved (or merged) by a resolver between the insert
+        # and the read: it has no unresolved key any more, and its identity's alias,
+        # stored in the same transaction, says where it went.
+        if gone := {key: first_seen[key] for key in missing if key not in found}:
+            found |= _decided_recordings(gone)
     return found
 
 
